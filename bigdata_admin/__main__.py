@@ -1,0 +1,3 @@
+from bigdata_admin.cli import main
+
+main()

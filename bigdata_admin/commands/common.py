@@ -1,0 +1,35 @@
+"""Options, output helpers and error handling shared by every verb."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+InventoryOpt = Annotated[
+    Path,
+    typer.Option("--inventory", "-i", help="Inventory directory (hosts.yml + group_vars/) or file.",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def print_json(data: Any) -> None:
+    """Write JSON to stdout, plain (no colour, no wrapping) so scripts can parse it."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, fix: str | None = None, code: int = 2) -> NoReturn:
+    """Print an error naming the problem (and the fix) and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if fix:
+        err_console.print(f"[bold]fix:[/] {fix}", highlight=False)
+    raise typer.Exit(code)
