@@ -16,10 +16,12 @@ from typing import Any
 from bigdata_admin.inventory import Cluster, Host
 
 PLUGIN_MODULES = (
-    "bigdata_admin.health.probes_core",
-    "bigdata_admin.health.probes_hadoop",
+    "bigdata_admin.health.probes_core",  # zookeeper, kafka, storm, redis, postgresql
+    "bigdata_admin.health.probes_hadoop",  # hdfs, yarn, hbase
+    "bigdata_admin.health.probes_sql",  # hive, impala, spark
     "bigdata_admin.health.smoke_core",
     "bigdata_admin.health.smoke_hadoop",
+    "bigdata_admin.health.smoke_sql",
 )
 
 
