@@ -72,6 +72,8 @@ class Cluster:
     """Group name -> host names, every group the inventory declares (also empty ones)."""
     vars: dict[str, Any]
     """Cluster-wide variables: role defaults overlaid with group_vars/all and `all` vars."""
+    children: dict[str, list[str]] = field(default_factory=dict)
+    """Group name -> its child groups as the inventory nests them (for telling aggregation groups)."""
 
     @property
     def name(self) -> str:
@@ -218,4 +220,8 @@ def load(path: str | Path) -> Cluster:
         resolved.update(_vars_from(hv_dir, hname))
         hosts[hname] = Host(hname, resolved, [g for g in hgroups if g != "all"])
 
-    return Cluster(source=source, hosts=hosts, groups=groups, vars=cluster_vars)
+    children: dict[str, list[str]] = {}
+    for child, its_parents in parents.items():
+        for p in its_parents:
+            children.setdefault(p, []).append(child)
+    return Cluster(source=source, hosts=hosts, groups=groups, vars=cluster_vars, children=children)
