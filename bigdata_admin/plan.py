@@ -174,12 +174,14 @@ def render(data: dict[str, Any]) -> list[RenderableType]:
     out.append(summary)
     for h in data["hosts"]:
         table = Table(title=f"{h['host']} ({h['address'] or 'no address'})", title_justify="left")
-        for col in ("process", "unit", "version", "java", "ports", "MiB", "web UI"):
+        table.add_column("process", no_wrap=True)
+        for col in ("version", "java", "ports", "MiB"):
             table.add_column(col)
+        table.add_column("web UI", overflow="fold")
         for p in h["processes"]:
-            ports = ", ".join(f"{k} {v}" for k, v in p["ports"].items())
+            ports = "\n".join(f"{v} {k}" for k, v in p["ports"].items())
             name = f"{p['name']} [dim](implied)[/]" if p["implied"] else p["name"]
-            table.add_row(name, p["unit"], p["version"] or "distro",
+            table.add_row(name, p["version"] or "distro",
                           str(p["java"]) if p["java"] is not None else "-",
                           ports, str(p["memory_mb"]), p["ui"] or "")
         out.append(table)
