@@ -52,6 +52,8 @@ def _group_names(cluster: Cluster) -> list[Problem]:
     def holds_contract(group: str, seen: frozenset[str] = frozenset()) -> bool:
         """True when `group` is nested (at any depth) under a contract group, or holds one."""
         for p in parents.get(group, ()):
+            if p in BUILTIN_GROUPS:
+                continue
             if p in known or (p not in seen and holds_contract(p, seen | {group})):
                 return True
         return any(k in known for k in cluster.children.get(group, ()))
@@ -124,10 +126,14 @@ def _types(cluster: Cluster) -> list[Problem]:
 
     problems = []
     for (var, value, want), hosts in bad.items():
-        where = f"host {hosts[0]}" if len(hosts) == 1 else "hosts " + ", ".join(hosts)
+        if hosts == ["all"]:
+            where = "the cluster variables"
+        else:
+            where = f"host {hosts[0]}" if len(hosts) == 1 else "hosts " + ", ".join(hosts)
         problems.append(_err(
             f"variable {var}", f"{var} is {value} on {where}: it must be {want}",
-            f"Set {var} to {want} (unquoted in YAML) in group_vars/all.yml or the host's vars."))
+            f"Set {var} to {want} (unquoted in YAML) in group_vars/all.yml or the host's vars; "
+            f"on the command line pass JSON: -e '{{\"{var}\": ...}}'."))
     return problems
 
 
@@ -395,3 +401,33 @@ def validate(cluster: Cluster) -> list[Problem]:
     for rule in RULES:
         problems.extend(rule(cluster))
     return sorted(problems, key=lambda p: p.severity != "error")
+
+
+def cluster_from_ansible(groups: dict[str, list[str]], hostvars: dict[str, dict[str, Any]], source: str,
+                         children: dict[str, list[str]] | None = None) -> Cluster:
+    """Build the cluster model from what an Ansible play sees (`groups`, `hostvars`).
+
+    Used by the validate play's action plugin so that `deploy` checks the inventory Ansible really
+    loaded (extra vars included) with the same rules as `bigdata-admin check`. Cluster-wide variables
+    are the role defaults overlaid with the values every host shares.
+    """
+    from pathlib import Path
+
+    from bigdata_admin.inventory import Host, role_defaults
+
+    host_groups: dict[str, list[str]] = {h: [] for h in hostvars}
+    for group, members in groups.items():
+        for h in members:
+            if group not in BUILTIN_GROUPS and h in host_groups:
+                host_groups[h].append(group)
+    defaults = role_defaults()
+    hosts = {name: Host(name, {**defaults, **hv}, host_groups.get(name, [])) for name, hv in hostvars.items()}
+    shared: dict[str, Any] = dict(defaults)
+    if hostvars:
+        first, *rest = hostvars.values()
+        for key, value in first.items():
+            if all(key in other and other[key] == value for other in rest):
+                shared[key] = value
+    return Cluster(source=Path(source), hosts=hosts,
+                   groups={g: list(m) for g, m in groups.items() if g != "ungrouped"},
+                   vars=shared, children=dict(children or {}))
