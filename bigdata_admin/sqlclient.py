@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -93,13 +92,13 @@ def translate_errors(host: str, port: int, auth: str, setting: str | None = None
         yield
     except SqlConnectError:
         raise
-    except (ConnectionRefusedError, socket.timeout, TimeoutError, OSError) as exc:
+    except OSError as exc:
         if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             raise SqlConnectError(
                 f"nothing accepts connections on {host}:{port} ({exc})",
                 fix="Check that the server runs (`bigdata-admin status -i INV`) and the host/port are right.",
             ) from exc
-        if isinstance(exc, socket.timeout | TimeoutError) or "timed out" in str(exc).lower():
+        if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
             raise SqlConnectError(
                 f"{host}:{port} did not answer in time ({exc}); a server expecting SASL sometimes waits "
                 f"for a handshake a NOSASL client never sends",
