@@ -162,7 +162,8 @@ def _resolve_inventory(inventory: Path) -> Path:
     inv = Path(inventory)
     if not inv.exists():
         raise BadInput(f"inventory {inv} does not exist",
-                       fix="Pass an inventory directory or file with -i, or create one with `bigdata-admin init`.")
+                       fix="Pass an inventory directory or file with -i, "
+                           "or create one with `bigdata-admin init`.")
     return inv.resolve()
 
 
