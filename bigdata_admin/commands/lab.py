@@ -1,9 +1,173 @@
-"""Verbs of this area are registered here once they work."""
+"""`bigdata-admin lab ...` (local test clusters) and `bigdata-admin exec` (ad-hoc commands on hosts)."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from bigdata_admin.commands.common import JsonOpt, console, err_console, print_json
+
+lab_app = typer.Typer(
+    name="lab",
+    help="Local lab: real multi-host test clusters on this machine (systemd-nspawn hosts, root needed).",
+    no_args_is_help=True,
+)
+
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="Lab name (several labs can run side by side).")]
+
+
+def _log(message: str) -> None:
+    err_console.print(f"[dim]{message}[/]", highlight=False)
+
+
+@lab_app.command("up")
+def up(
+    nodes: Annotated[int, typer.Option("--nodes", help="Number of hosts (1: all on one; 3: classroom).")] = 3,
+    name: NameOpt = "dev",
+    rebuild_image: Annotated[bool, typer.Option("--rebuild-image",
+                                                help="Build the Debian base image again.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Boot the lab's hosts and write its inventory (idempotent: again changes nothing)."""
+    from bigdata_admin import lab
+
+    started = time.monotonic()
+    lb = lab.up(name=name, nodes=nodes, rebuild_image=rebuild_image, log=_log)
+    elapsed = time.monotonic() - started
+    if json_out:
+        print_json({"name": lb.name, "inventory": str(lb.inventory), "hosts": lb.hosts,
+                    "control_address": lb.gateway, "artifact_url": lb.artifact_url,
+                    "apt_proxy": lb.proxy_url, "changed": lb.changed, "seconds": round(elapsed, 2)})
+        return
+    for line in lb.changed:
+        console.print(f"  [green]+[/] {line}", highlight=False)
+    verdict = "up" if lb.changed else "already up, nothing changed"
+    console.print(f"lab [bold]{lb.name}[/] {verdict} ({elapsed:.1f} s): "
+                  + ", ".join(f"{h} {a}" for h, a in lb.hosts.items()), highlight=False)
+    console.print(f"inventory: {lb.inventory}\n"
+                  f"next: bigdata-admin check -i {lb.inventory}  |  "
+                  f"bigdata-admin lab ssh h1 --name {lb.name}",
+                  highlight=False)
+
+
+@lab_app.command("status")
+def status(name: NameOpt = "dev", json_out: JsonOpt = False) -> None:
+    """Hosts, addresses, state and memory of a lab."""
+    from rich.table import Table
+
+    from bigdata_admin import lab
+
+    data = lab.status(name)
+    if json_out:
+        print_json(data)
+        return
+    table = Table(title=f"lab {data['name']} ({data['subnet']}, bridge {data['bridge']})")
+    for col in ("host", "address", "state", "processes", "memory (PSS)"):
+        table.add_column(col)
+    for h in data["hosts"]:
+        colour = {"ssh": "green", "booting": "yellow"}.get(h["state"], "red")
+        table.add_row(h["host"], h["address"], f"[{colour}]{h['state']}[/]", str(h["processes"]),
+                      f"{h['memory_pss_mib']} MiB")
+    console.print(table)
+    relay = data["relay"]
+    console.print(f"relay: {'running' if relay['running'] else '[red]stopped[/]'}  apt proxy "
+                  f"{relay['apt_proxy']}  artifacts {relay['artifacts']}\ninventory: {data['inventory']}",
+                  highlight=False)
+
+
+@lab_app.command("list")
+def list_(json_out: JsonOpt = False) -> None:
+    """Labs recorded on this machine."""
+    from bigdata_admin import lab
+
+    labs = lab.list_labs()
+    if json_out:
+        print_json(labs)
+        return
+    if not labs:
+        console.print("no labs; create one with `bigdata-admin lab up`")
+    for item in labs:
+        console.print(f"{item['name']}: {item['running']}/{item['nodes']} running, {item['subnet']}, "
+                      f"inventory {item['inventory']}", highlight=False)
+
+
+@lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Argument(help="Host name (h1, h2, ...).")],
+    name: NameOpt = "dev",
+) -> None:
+    """Open a shell on a lab host as `deploy` (or run `-- CMD`)."""
+    from bigdata_admin import lab
+    from bigdata_admin.errors import BadInput
+    from bigdata_admin.lab.util import require_root
+
+    require_root("`lab ssh`")
+    lb = lab.get(name)
+    if lb is None:
+        raise BadInput(f"there is no lab named {name!r}",
+                       fix="Create it: `bigdata-admin lab up --name NAME`.")
+    if host not in lb.hosts:
+        raise BadInput(f"lab {name!r} has no host {host!r}", fix=f"Use one of {', '.join(lb.hosts)}.")
+    argv = lb.ssh_command(host, *ctx.args)
+    if not ctx.args:
+        argv.insert(1, "-t")
+    os.execvp(argv[0], argv)
+
+
+@lab_app.command("down")
+def down(
+    name: NameOpt = "dev",
+    keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the hosts' disks.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop a lab and remove what it made (processes, mounts, namespaces, bridge, cgroups, relay)."""
+    from bigdata_admin import lab
+
+    started = time.monotonic()
+    done = lab.down(name, keep_state=keep_state)
+    elapsed = time.monotonic() - started
+    if json_out:
+        print_json({"name": name, "done": done, "seconds": round(elapsed, 2)})
+        return
+    if not done:
+        console.print(f"no lab named {name!r}: nothing to do")
+        return
+    for line in done:
+        console.print(f"  [red]-[/] {line}", highlight=False)
+    console.print(f"lab [bold]{name}[/] down ({elapsed:.1f} s)", highlight=False)
+
+
+def exec_(
+    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Inventory directory or file.",
+                                            show_default=False)],
+    command: Annotated[list[str], typer.Argument(help="The command (after `--`).", show_default=False)],
+    group: Annotated[str | None, typer.Option("--group", "-g", help="Run on this group's hosts.")] = None,
+    limit: Annotated[str | None, typer.Option("--limit", "-l",
+                                              help="Comma-separated host names.")] = None,
+    sudo: Annotated[bool, typer.Option("--sudo", help="Run it with sudo.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per host.")] = 120.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run an ad-hoc command on hosts of an inventory over SSH, in parallel."""
+    from bigdata_admin import remote
+
+    results = remote.run_on(inventory, " ".join(command), group=group, limit=limit, sudo=sudo,
+                            timeout=timeout)
+    if json_out:
+        print_json([r.as_dict() for r in results])
+    else:
+        remote.print_results(results, console)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
+    app.add_typer(lab_app)
+    app.command("exec", help="Run an ad-hoc command on hosts of an inventory over SSH, in parallel "
+                "(`bigdata-admin exec -i INV --group zookeeper -- uptime`).")(exec_)

@@ -1,0 +1,162 @@
+"""The Ansible inventory a lab writes for its hosts (pure: rendering, sizing, edit detection)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bigdata_admin import paths
+from bigdata_admin.lab import model
+from bigdata_admin.services import BY_GROUP
+
+# Small heaps and memory figures: lab hosts share one machine (the inventory, not facts, sizes JVMs).
+LAB_SIZES: dict[str, int] = {
+    "zookeeper_heap_mb": 256,
+    "hdfs_namenode_heap_mb": 256,
+    "hdfs_secondarynamenode_heap_mb": 128,
+    "hdfs_datanode_heap_mb": 256,
+    "hdfs_journalnode_heap_mb": 128,
+    "hdfs_zkfc_heap_mb": 128,
+    "yarn_resourcemanager_heap_mb": 256,
+    "yarn_nodemanager_heap_mb": 256,
+    "yarn_nodemanager_memory_mb": 512,
+    "yarn_nodemanager_vcores": 1,
+    "hbase_master_heap_mb": 256,
+    "hbase_regionserver_heap_mb": 256,
+    "hbase_thrift_heap_mb": 128,
+    "hive_metastore_heap_mb": 256,
+    "hive_server2_heap_mb": 256,
+    "metastore_db_memory_mb": 128,
+    "impala_statestore_memory_mb": 128,
+    "impala_catalog_heap_mb": 256,
+    "impala_daemon_mem_limit_mb": 512,
+    "kafka_heap_mb": 256,
+    "storm_nimbus_heap_mb": 256,
+    "storm_supervisor_heap_mb": 128,
+    "storm_worker_heap_mb": 256,
+    "storm_ui_heap_mb": 128,
+    "redis_maxmemory_mb": 64,
+    "spark_master_heap_mb": 256,
+    "spark_worker_heap_mb": 256,
+    "spark_worker_memory_mb": 512,
+    "spark_thrift_heap_mb": 512,
+    "gpu_worker_memory_mb": 512,
+}
+HOST_MEMORY_MARGIN_MB = 1024
+
+
+def inventories_root() -> Path:
+    """Where lab inventories go: the checkout's `inventories/` when running from a checkout,
+    else `<state dir>/lab/inventories` (an installed package's directory is not the user's)."""
+    root = paths.ansible_root()
+    if root.name != "_bundled":
+        return root / "inventories"
+    return paths.state_dir() / "lab" / "inventories"
+
+
+def inventory_dir(name: str) -> Path:
+    return inventories_root() / f"lab-{name}"
+
+
+def host_memory_mb(groups_of_host: list[str], sizes: dict[str, Any]) -> int:
+    """Memory to declare for a host: its services' memory (one process per systemd unit) plus a
+    margin, rounded up to 512 MiB."""
+    seen_units: set[str] = set()
+    total = 0
+    for g in groups_of_host:
+        svc = BY_GROUP[g]
+        if svc.unit in seen_units:
+            continue
+        seen_units.add(svc.unit)
+        total += sum(int(sizes.get(v, 0)) for v in svc.memory)
+    if "hdfs_namenode" in groups_of_host:  # the SecondaryNameNode runs beside a lone NameNode
+        total += int(sizes.get("hdfs_secondarynamenode_heap_mb", 0))
+    return int(math.ceil((total + HOST_MEMORY_MARGIN_MB) / 512) * 512)
+
+
+def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
+    """File name (relative to the inventory dir) -> content."""
+    groups = model.layout(state.nodes)
+    hosts = model.host_names(state.nodes)
+    hosts_yaml: dict[str, Any] = {"all": {
+        "vars": {
+            "ansible_user": "deploy",
+            "ansible_ssh_private_key_file": str(lab_dir / "id_ed25519"),
+            "ansible_ssh_common_args": (f"-o UserKnownHostsFile={lab_dir / 'known_hosts'} "
+                                        "-o StrictHostKeyChecking=yes"),
+            "ansible_python_interpreter": "/usr/bin/python3",
+        },
+        "hosts": {
+            h: {"ansible_host": model.host_address(state.index, i + 1),
+                "bigdata_host_memory_mb": host_memory_mb([g for g, m in groups.items() if h in m],
+                                                         LAB_SIZES)}
+            for i, h in enumerate(hosts)
+        },
+        "children": {g: {"hosts": {h: {} for h in members}} for g, members in groups.items()},
+    }}
+    datanodes = len(groups["hdfs_datanode"])
+    all_vars: dict[str, Any] = {
+        "bigdata_cluster_name": f"lab-{state.name}",
+        "hdfs_replication": min(2, datanodes),
+        "zookeeper_install_method": "package",
+        "spark_install_method": "wheel",
+        # The offline relay on the control host (the bridge address): artifacts over HTTP, OS
+        # packages through an apt proxy (lab hosts are configured for it already).
+        "bigdata_artifact_base_url": f"http://{state.gateway}:{state.artifact_port}",
+        "bigdata_apt_proxy": f"http://{state.gateway}:{state.proxy_port}",
+        **LAB_SIZES,
+    }
+    header = (f"# Written by `bigdata-admin lab up --name {state.name}` for lab {state.name!r} "
+              f"({state.nodes} host(s), {state.subnet}).\n# Edit freely: `lab up` does not overwrite "
+              "a file you changed. `lab down` removes it only when unchanged.\n")
+    return {
+        "hosts.yml": "---\n" + header + yaml.safe_dump(hosts_yaml, sort_keys=False, width=200),
+        "group_vars/all.yml": "---\n" + header + yaml.safe_dump(all_vars, sort_keys=False, width=200),
+    }
+
+
+def digest(directory: Path, files: list[str]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files):
+        p = directory / f
+        h.update(f.encode() + b"\0")
+        h.update(p.read_bytes() if p.is_file() else b"<absent>")
+    return h.hexdigest()
+
+
+def write(state: model.LabState, lab_dir: Path, directory: Path | None = None) -> tuple[Path, str, bool]:
+    """Write the inventory unless the user changed what was written last time.
+
+    Returns (directory, digest of what is there now, whether files were written).
+    """
+    directory = directory or inventory_dir(state.name)
+    files = render(state, lab_dir)
+    if directory.exists():
+        current = digest(directory, list(files))
+        if current != state.inventory_digest:
+            return directory, state.inventory_digest, False  # edited by the user (or not ours): keep
+    for rel, content in files.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_text() != content:
+            path.write_text(content)
+    return directory, digest(directory, list(files)), True
+
+
+def remove_if_unchanged(state: model.LabState, directory: Path) -> bool:
+    """Delete the inventory `up` wrote if nobody edited it; True when removed."""
+    files = ["hosts.yml", "group_vars/all.yml"]
+    if not directory.is_dir() or digest(directory, files) != state.inventory_digest:
+        return False
+    for rel in files:
+        (directory / rel).unlink(missing_ok=True)
+    for d in (directory / "group_vars", directory):
+        try:
+            d.rmdir()
+        except OSError:
+            return False
+    return True

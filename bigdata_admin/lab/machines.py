@@ -1,0 +1,469 @@
+"""Bring a lab up and down: overlay disks, network, systemd-nspawn hosts, relay, inventory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bigdata_admin.errors import BadInput, RunFailed
+from bigdata_admin.lab import image, labinventory, model, net, relay
+from bigdata_admin.lab.util import (
+    lab_root,
+    labs_dir,
+    locked,
+    mounts_under,
+    pid_alive,
+    remove_tree,
+    require_root,
+    run,
+    unmount,
+    wait_until,
+)
+
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
+CGROUP_PARENT = "bigdata-lab"
+PROPAGATE_DIR = Path("/run/systemd/nspawn/propagate")
+BOOT_TIMEOUT = 60.0
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Lab:
+    """A running (or kept) lab, as `up()` and `get()` return it."""
+
+    name: str
+    inventory: Path
+    hosts: dict[str, str]
+    """Host name -> address."""
+    gateway: str
+    """The control host's address on the lab bridge (relay, artifact server)."""
+    key: Path
+    known_hosts: Path
+    state: model.LabState
+    changed: list[str] = field(default_factory=list)
+    """What `up()` had to do; empty when the lab was already up as wanted."""
+
+    @property
+    def artifact_url(self) -> str:
+        return f"http://{self.gateway}:{self.state.artifact_port}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{self.gateway}:{self.state.proxy_port}"
+
+    def ssh_command(self, host: str, *command: str) -> list[str]:
+        """An `ssh` argv reaching `host` as the deploy user."""
+        return ["ssh", "-i", str(self.key), "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                f"{image.DEPLOY_USER}@{self.hosts[host]}", *command]
+
+
+def lab_dir(name: str) -> Path:
+    return labs_dir() / name
+
+
+def _state_file(name: str) -> Path:
+    return lab_dir(name) / "state.json"
+
+
+def _lock(name: str) -> contextlib.AbstractContextManager[None]:
+    return locked(labs_dir() / ".locks" / f"{name}.lock")
+
+
+def all_states() -> dict[str, model.LabState]:
+    out: dict[str, model.LabState] = {}
+    if labs_dir().is_dir():
+        for d in sorted(labs_dir().iterdir()):
+            f = d / "state.json"
+            if f.is_file():
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    out[d.name] = model.LabState.read(f)
+    return out
+
+
+def _as_lab(state: model.LabState, changed: list[str] | None = None) -> Lab:
+    d = lab_dir(state.name)
+    return Lab(name=state.name,
+               inventory=Path(state.inventory) if state.inventory else labinventory.inventory_dir(state.name),
+               hosts={h: s.address for h, s in state.hosts.items()}, gateway=state.gateway,
+               key=d / "id_ed25519", known_hosts=d / "known_hosts", state=state, changed=changed or [])
+
+
+def get(name: str) -> Lab | None:
+    """The recorded lab `name`, or None."""
+    f = _state_file(model.check_name(name))
+    return _as_lab(model.LabState.read(f)) if f.is_file() else None
+
+
+# --- hosts -------------------------------------------------------------------------------------
+
+def _is_nspawn(pid: int | None, machine: str) -> bool:
+    if not pid or not pid_alive(pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    is_nspawn = any(a.endswith(b"systemd-nspawn") for a in cmdline[:1])
+    return is_nspawn and f"--machine={machine}".encode() in cmdline
+
+
+def _write_if_changed(path: Path, content: str, mode: int | None = None,
+                      owner: tuple[int, int] | None = None) -> bool:
+    if path.is_file() and not path.is_symlink() and path.read_text() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        path.unlink()
+    path.write_text(content)
+    if mode is not None:
+        path.chmod(mode)
+    if owner is not None:
+        os.chown(path, *owner)
+    return True
+
+
+def _hosts_file(state: model.LabState, host: str) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             f"{state.gateway}\tlab-control"]
+    lines += [f"{s.address}\t{h}" for h, s in state.hosts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _prepare_disk(state: model.LabState, hs: model.HostState, base: Path, pubkey: str) -> list[str]:
+    changed: list[str] = []
+    hdir = lab_dir(state.name) / "hosts" / hs.name
+    merged = hdir / "merged"
+    for sub in ("upper", "work", "merged"):
+        (hdir / sub).mkdir(parents=True, exist_ok=True)
+    if merged not in mounts_under(merged):
+        run(["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={base},upperdir={hdir / 'upper'},workdir={hdir / 'work'}", str(merged)])
+        changed.append(f"{hs.name}: mounted its disk")
+    uid, gid = image.deploy_ids(merged)
+    files = [
+        (merged / "etc/hostname", f"{hs.name}\n", 0o644, None),
+        (merged / "etc/hosts", _hosts_file(state, hs.name), 0o644, None),
+        (merged / "etc/apt/apt.conf.d/01bigdata-relay",
+         f'Acquire::http::Proxy "http://{state.gateway}:{state.proxy_port}";\n', 0o644, None),
+        (merged / "home" / image.DEPLOY_USER / ".ssh/authorized_keys", pubkey, 0o600, (uid, gid)),
+    ]
+    for path, content, mode, owner in files:
+        if _write_if_changed(path, content, mode, owner):
+            changed.append(f"{hs.name}: wrote {path.relative_to(merged)}")
+    return changed
+
+
+def _cgroup_dirs(machine: str) -> list[Path]:
+    return [root / CGROUP_PARENT / machine for root in CGROUP_ROOTS if root.is_dir()]
+
+
+def _start_host(state: model.LabState, hs: model.HostState) -> int:
+    hdir = lab_dir(state.name) / "hosts" / hs.name
+    cgroups = _cgroup_dirs(hs.machine)
+    for cg in cgroups:
+        cg.mkdir(parents=True, exist_ok=True)
+    # Own cgroup per host in both hierarchies, else every container shares the caller's and their
+    # systemd instances clash (units fail with status=219/CGROUP).
+    join = "".join(f"echo $$ > {cg}/cgroup.procs; " for cg in cgroups)
+    nspawn = ["systemd-nspawn", "-D", str(hdir / "merged"), f"--machine={hs.machine}",
+              f"--hostname={hs.name}", "--register=no", "--keep-unit", "--boot", "--console=passive",
+              "--link-journal=no", "--resolv-conf=off", f"--network-namespace-path=/run/netns/{hs.netns}"]
+    with (hdir / "nspawn.log").open("ab") as out:
+        proc = subprocess.Popen(["sh", "-c", join + 'exec "$@"', "sh", *nspawn], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out, start_new_session=True, close_fds=True)
+    return proc.pid
+
+
+def _ssh_ready(address: str) -> bool:
+    try:
+        with socket.create_connection((address, 22), timeout=0.3) as s:
+            s.settimeout(1.0)
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def _known_hosts(state: model.LabState) -> str:
+    lines: list[str] = []
+    for h, hs in state.hosts.items():
+        ssh_dir = lab_dir(state.name) / "hosts" / h / "merged/etc/ssh"
+        for kind in ("ed25519", "ecdsa", "rsa"):
+            pub = ssh_dir / f"ssh_host_{kind}_key.pub"
+            if pub.is_file():
+                keytype, key = pub.read_text().split()[:2]
+                lines.append(f"{h},{hs.address} {keytype} {key}")
+    return "\n".join(lines) + "\n"
+
+
+# --- up ----------------------------------------------------------------------------------------
+
+def up(name: str = "dev", nodes: int = 3, *, rebuild_image: bool = False, log: Log = _quiet) -> Lab:
+    """Bring lab `name` up with `nodes` hosts (idempotent) and return it."""
+    require_root("`lab up`")
+    model.check_name(name)
+    model.check_nodes(nodes)
+    with _lock(name):
+        return _up(name, nodes, rebuild_image, log)
+
+
+def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
+    changed: list[str] = []
+    d = lab_dir(name)
+    state_file = _state_file(name)
+    if rebuild_image or image.current() is None:
+        image.ensure(rebuild=rebuild_image, log=log)
+    if state_file.is_file():
+        state = model.LabState.read(state_file)
+        if state.nodes != nodes:
+            raise BadInput(f"lab {name!r} exists with {state.nodes} host(s), not {nodes}",
+                           fix=f"Use `--nodes {state.nodes}`, or remove it first: "
+                               f"`bigdata-admin lab down --name {name}`.")
+        if not (Path(state.image) / "etc/os-release").exists():
+            raise BadInput(f"the image lab {name!r} was made from ({state.image}) is gone",
+                           fix=f"Remove the lab's disks: `bigdata-admin lab down --name {name}`.")
+    else:
+        with locked(labs_dir() / ".locks" / "allocate.lock"):
+            taken = {s.index: n for n, s in all_states().items()}
+            index = model.allocate_index(name, taken)
+            base = image.current()
+            assert base is not None
+            state = model.LabState(name=name, index=index, nodes=nodes, image=str(base))
+            for i, h in enumerate(model.host_names(nodes), start=1):
+                state.hosts[h] = model.HostState(
+                    name=h, address=model.host_address(index, i), machine=model.machine_name(name, h),
+                    netns=model.netns_name(name, h), veth=model.veth_name(index, i))
+            d.mkdir(parents=True, exist_ok=True)
+            state.write(state_file)
+        changed.append(f"recorded lab {name} on {state.subnet}")
+    key = d / "id_ed25519"
+    if not key.is_file():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"bigdata-admin-lab-{name}",
+             "-f", str(key)])
+        changed.append("made the lab's SSH key")
+    pubkey = (d / "id_ed25519.pub").read_text()
+
+    if net.ensure_bridge(state.bridge, f"{state.gateway}/24"):
+        changed.append(f"bridge {state.bridge} {state.gateway}/24")
+    if not relay.is_relay(state.relay_pid):
+        from bigdata_admin import paths
+
+        state.relay_pid = relay.start(
+            state.gateway, state.proxy_port, state.artifact_port, _relay_hosts(state),
+            lab_root() / "apt-cache", paths.cache_dir(), d / "relay.log")
+        changed.append(f"relay on {state.gateway} (apt proxy :{state.proxy_port}, "
+                       f"artifacts :{state.artifact_port})")
+        state.write(state_file)
+
+    started: list[str] = []
+    for hs in state.hosts.values():
+        changed += _prepare_disk(state, hs, Path(state.image), pubkey)
+        if net.ensure_host(hs.netns, hs.veth, state.bridge, f"{hs.address}/24", state.gateway):
+            changed.append(f"{hs.name}: network {hs.address}")
+        if not _is_nspawn(hs.pid, hs.machine):
+            hs.pid = _start_host(state, hs)
+            started.append(hs.name)
+            changed.append(f"{hs.name}: booted")
+    state.write(state_file)
+    if started:
+        log(f"booting {', '.join(started)}")
+    pending = dict(state.hosts)
+
+    def all_ready() -> bool:
+        for h, hs in list(pending.items()):
+            if not _is_nspawn(hs.pid, hs.machine):
+                tail = (d / "hosts" / h / "nspawn.log").read_text(errors="replace")[-1500:]
+                raise RunFailed(f"host {h} stopped while booting:\n{tail}",
+                                fix=f"See {d / 'hosts' / h / 'nspawn.log'}; then `bigdata-admin lab down "
+                                    f"--name {name}` and `lab up` again.")
+            if _ssh_ready(hs.address):
+                del pending[h]
+        return not pending
+
+    if not wait_until(all_ready, BOOT_TIMEOUT, 0.1):
+        raise RunFailed(f"no SSH from {', '.join(pending)} within {BOOT_TIMEOUT:.0f} s",
+                        fix=f"Look at `bigdata-admin lab ssh` or {d}/hosts/*/nspawn.log.")
+    if _write_if_changed(d / "known_hosts", _known_hosts(state), 0o600):
+        changed.append("wrote known_hosts")
+
+    inv_dir, digest, written = labinventory.write(state, d)
+    if digest != state.inventory_digest or str(inv_dir) != state.inventory:
+        changed.append(f"wrote inventory {inv_dir}")
+    elif not written:
+        log(f"kept {inv_dir}: it was edited since `lab up` wrote it")
+    state.inventory, state.inventory_digest = str(inv_dir), digest
+    state.write(state_file)
+    return _as_lab(state, changed)
+
+
+def _relay_hosts(state: model.LabState) -> list[str]:
+    """Mirror host names the relay forwards: those the image's apt sources name."""
+    from urllib.parse import urlsplit
+
+    sources = Path(state.image) / "etc/apt/sources.list"
+    text = sources.read_text() if sources.is_file() else ""
+    hosts = {urlsplit(u).hostname for u in image.mirror_uris(text)}
+    return sorted(h for h in hosts if h) or [urlsplit(image.host_mirror()).hostname or "deb.debian.org"]
+
+
+# --- down --------------------------------------------------------------------------------------
+
+def down(name: str = "dev", *, keep_state: bool = False, log: Log = _quiet) -> list[str]:
+    """Stop lab `name` and remove everything it made (its disks too unless `keep_state`).
+    Returns what was done."""
+    require_root("`lab down`")
+    model.check_name(name)
+    with _lock(name):
+        return _down(name, keep_state, log)
+
+
+def _stop_hosts(state: model.LabState, timeout: float = 30.0) -> list[str]:
+    done: list[str] = []
+    live = {h: hs for h, hs in state.hosts.items() if _is_nspawn(hs.pid, hs.machine)}
+    for hs in live.values():
+        assert hs.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hs.pid, signal.SIGTERM)  # nspawn turns it into an orderly poweroff
+
+    def gone() -> bool:
+        for hs in live.values():
+            assert hs.pid
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(hs.pid, os.WNOHANG)
+        return not any(_is_nspawn(hs.pid, hs.machine) for hs in live.values())
+
+    if not wait_until(gone, timeout, 0.1):
+        for hs in live.values():
+            if _is_nspawn(hs.pid, hs.machine):
+                assert hs.pid
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(hs.pid, signal.SIGKILL)
+                done.append(f"{hs.name}: killed (no poweroff within {timeout:.0f} s)")
+        wait_until(gone, 5)
+    for h in live:
+        done.append(f"{h}: powered off")
+    return done
+
+
+def _remove_cgroup(path: Path) -> None:
+    if not path.is_dir():
+        return
+    for sub in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            sub.rmdir()
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def _down(name: str, keep_state: bool, log: Log) -> list[str]:
+    state_file = _state_file(name)
+    if not state_file.is_file():
+        return []
+    state = model.LabState.read(state_file)
+    done = _stop_hosts(state)
+    for hs in state.hosts.values():
+        merged = lab_dir(name) / "hosts" / hs.name / "merged"
+        for m in mounts_under(merged):
+            unmount(m)
+        net.remove_host(hs.netns, hs.veth)
+        remove_tree(PROPAGATE_DIR / hs.machine)
+        for cg in _cgroup_dirs(hs.machine):
+            _remove_cgroup(cg)
+        hs.pid = None
+    for root in CGROUP_ROOTS:
+        with contextlib.suppress(OSError):
+            (root / CGROUP_PARENT).rmdir()  # only when no other lab uses it
+    relay.stop(state.relay_pid)
+    state.relay_pid = None
+    net.remove_bridge(state.bridge)
+    done.append(f"removed network {state.bridge} ({state.subnet}) and the relay")
+    if keep_state:
+        state.write(state_file)
+        done.append(f"kept the disks under {lab_dir(name)}")
+        return done
+    inv = Path(state.inventory) if state.inventory else labinventory.inventory_dir(name)
+    if labinventory.remove_if_unchanged(state, inv):
+        done.append(f"removed inventory {inv}")
+    elif inv.is_dir():
+        done.append(f"kept inventory {inv} (edited since `lab up` wrote it)")
+    remove_tree(lab_dir(name))
+    done.append("removed the disks")
+    in_use = {Path(s.image).resolve() for s in all_states().values()}
+    for img in image.prune(in_use):
+        done.append(f"removed unused image {img}")
+    log("; ".join(done))
+    return done
+
+
+# --- status ------------------------------------------------------------------------------------
+
+def _cgroup_pids(machine: str) -> list[int]:
+    pids: list[int] = []
+    root = CGROUP_ROOTS[0] / CGROUP_PARENT / machine
+    if root.is_dir():
+        for procs in root.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                pids += [int(x) for x in procs.read_text().split()]
+    return pids
+
+
+def pss_kib(pids: list[int]) -> int:
+    """Proportional set size of processes, KiB (shared pages split among their users)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def status(name: str) -> dict[str, Any]:
+    """The lab's hosts: address, state (running / ssh / stopped), processes and PSS memory."""
+    require_root("`lab status`")
+    lab = get(name)
+    if lab is None:
+        raise BadInput(f"there is no lab named {name!r}",
+                       fix="See `bigdata-admin lab list`, or create it: `bigdata-admin lab up --name NAME`.")
+    st = lab.state
+    hosts = []
+    for h, hs in st.hosts.items():
+        running = _is_nspawn(hs.pid, hs.machine)
+        pids = _cgroup_pids(hs.machine) if running else []
+        hosts.append({
+            "host": h, "address": hs.address, "machine": hs.machine,
+            "state": ("ssh" if _ssh_ready(hs.address) else "booting") if running else "stopped",
+            "pid": hs.pid if running else None, "processes": len(pids),
+            "memory_pss_mib": round(pss_kib(pids) / 1024, 1)})
+    return {"name": st.name, "nodes": st.nodes, "subnet": st.subnet, "bridge": st.bridge,
+            "control_address": st.gateway, "inventory": str(lab.inventory),
+            "relay": {"running": relay.is_relay(st.relay_pid), "apt_proxy": lab.proxy_url,
+                      "artifacts": lab.artifact_url},
+            "image": st.image, "hosts": hosts}
+
+
+def list_labs() -> list[dict[str, Any]]:
+    require_root("`lab list`")
+    out = []
+    for n, st in all_states().items():
+        running = sum(_is_nspawn(hs.pid, hs.machine) for hs in st.hosts.values())
+        out.append({"name": n, "nodes": st.nodes, "running": running, "subnet": st.subnet,
+                    "inventory": st.inventory})
+    return out
+
+
+def wait_ssh(lab: Lab, timeout: float = 30.0) -> bool:
+    return wait_until(lambda: all(_ssh_ready(a) for a in lab.hosts.values()), timeout, 0.1)
+

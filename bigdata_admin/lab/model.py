@@ -1,0 +1,179 @@
+"""Pure logic of the lab: names, subnets, interface names, host layouts, recorded state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bigdata_admin.errors import BadInput
+from bigdata_admin.services import GROUPS
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+SUBNET_PREFIX = "10.213"
+"""Lab k uses 10.213.k.0/24: the control host (bridge) is .1, host hN is .(10+N)."""
+FIRST_INDEX, LAST_INDEX = 1, 254
+MAX_NODES = 9
+IFNAMSIZ = 15
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise BadInput(f"lab name {name!r} is not valid",
+                       fix="Use 1-20 characters: lower-case letters, digits and '-', starting with a letter "
+                           "(e.g. `--name dev`).")
+    return name
+
+
+def check_nodes(nodes: int) -> int:
+    if not 1 <= nodes <= MAX_NODES:
+        raise BadInput(f"--nodes {nodes} is out of range",
+                       fix=f"Use 1 to {MAX_NODES} nodes (1 = everything on one host, 3 = classroom layout).")
+    return nodes
+
+
+def preferred_index(name: str) -> int:
+    """A stable subnet index derived from the name (so a lab keeps its addresses across up/down)."""
+    digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return FIRST_INDEX + digest % (LAST_INDEX - FIRST_INDEX + 1)
+
+
+def allocate_index(name: str, taken: dict[int, str]) -> int:
+    """The subnet index for `name`: its recorded one if any, else the name-derived one, probing upward
+    past indexes other labs hold. `taken` maps index -> lab name."""
+    for index, owner in taken.items():
+        if owner == name:
+            return index
+    start = preferred_index(name)
+    span = LAST_INDEX - FIRST_INDEX + 1
+    for step in range(span):
+        index = FIRST_INDEX + (start - FIRST_INDEX + step) % span
+        if index not in taken:
+            return index
+    raise BadInput("every lab subnet (10.213.1-254.0/24) is taken",
+                   fix="Remove labs you no longer need: `bigdata-admin lab list`, then "
+                       "`lab down --name NAME`.")
+
+
+def subnet(index: int) -> str:
+    return f"{SUBNET_PREFIX}.{index}.0/24"
+
+
+def gateway(index: int) -> str:
+    return f"{SUBNET_PREFIX}.{index}.1"
+
+
+def host_address(index: int, n: int) -> str:
+    return f"{SUBNET_PREFIX}.{index}.{10 + n}"
+
+
+def bridge_name(index: int) -> str:
+    return f"bdlab{index}"
+
+
+def veth_name(index: int, n: int) -> str:
+    name = f"bdl{index}h{n}"
+    assert len(name) <= IFNAMSIZ
+    return name
+
+
+def netns_name(lab: str, host: str) -> str:
+    return f"bdlab-{lab}-{host}"
+
+
+def machine_name(lab: str, host: str) -> str:
+    """systemd-nspawn machine name: unique across labs (names the propagate dir and cgroup)."""
+    return f"lab-{lab}-{host}"
+
+
+def host_names(nodes: int) -> list[str]:
+    return [f"h{i}" for i in range(1, nodes + 1)]
+
+
+# Group layouts. N = 1: every service on h1. N = 3: the classroom layout (masters on h1, workers on
+# h2/h3, ZooKeeper and Kafka (combined broker + controller) on all three, the GPU worker on h3).
+# Other N: masters on h1, ZooKeeper and Kafka on the first 3 (or 1), workers on the rest.
+WORKER_GROUPS = ("hdfs_datanode", "yarn_nodemanager", "hbase_regionserver", "impala_daemon",
+                 "storm_supervisor", "spark_worker")
+QUORUM_GROUPS = ("zookeeper", "kafka_controller", "kafka_broker")
+
+
+def layout(nodes: int) -> dict[str, list[str]]:
+    """Contract group -> host names, every group of services.GROUPS present."""
+    hosts = host_names(check_nodes(nodes))
+    if nodes == 1:
+        return {g: ["h1"] for g in GROUPS}
+    quorum = hosts[:3] if nodes >= 3 else hosts[:1]
+    workers = hosts[1:]
+    groups: dict[str, list[str]] = {}
+    for g in GROUPS:
+        if g in QUORUM_GROUPS:
+            groups[g] = list(quorum)
+        elif g in WORKER_GROUPS:
+            groups[g] = list(workers)
+        elif g == "gpu_worker":
+            groups[g] = [hosts[-1]]
+        elif g == "hdfs_journalnode":
+            groups[g] = []  # no NameNode HA in the lab
+        else:
+            groups[g] = ["h1"]
+    return groups
+
+
+@dataclass
+class HostState:
+    name: str
+    address: str
+    machine: str
+    netns: str
+    veth: str
+    pid: int | None = None
+
+
+@dataclass
+class LabState:
+    """What `up` made, recorded in `<state dir>/lab/labs/NAME/state.json` for status/down."""
+
+    name: str
+    index: int
+    nodes: int
+    image: str
+    hosts: dict[str, HostState] = field(default_factory=dict)
+    relay_pid: int | None = None
+    proxy_port: int = 3142
+    artifact_port: int = 8765
+    inventory: str = ""
+    inventory_digest: str = ""
+    """sha256 of what `up` wrote into the inventory; a different digest means the user edited it."""
+
+    @property
+    def bridge(self) -> str:
+        return bridge_name(self.index)
+
+    @property
+    def gateway(self) -> str:
+        return gateway(self.index)
+
+    @property
+    def subnet(self) -> str:
+        return subnet(self.index)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LabState:
+        hosts = {k: HostState(**v) for k, v in (data.get("hosts") or {}).items()}
+        return cls(**{**data, "hosts": hosts})
+
+    @classmethod
+    def read(cls, path: Path) -> LabState:
+        return cls.from_dict(json.loads(path.read_text()))
+
+    def write(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)

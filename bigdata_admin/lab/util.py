@@ -1,0 +1,131 @@
+"""Small helpers shared by the lab modules: running commands, root check, file locks, state paths."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from bigdata_admin import paths
+from bigdata_admin.errors import BadInput, NeedsRoot, RunFailed
+
+
+def lab_root() -> Path:
+    """`<state dir>/lab`: images, one directory per lab, the package cache of the relay."""
+    return paths.state_dir() / "lab"
+
+
+def labs_dir() -> Path:
+    return lab_root() / "labs"
+
+
+def require_root(verb: str = "the lab") -> None:
+    if os.geteuid() != 0:
+        raise NeedsRoot(
+            f"{verb} needs root: it creates network namespaces, a bridge, overlay mounts and containers",
+            fix="Run it as root (e.g. `sudo bigdata-admin lab ...`).",
+        )
+    if shutil.which("systemd-nspawn") is None:
+        raise BadInput("systemd-nspawn is not installed on this machine",
+                       fix="Install it: `apt-get install systemd-container debootstrap`.")
+
+
+def run(cmd: Sequence[str], *, check: bool = True, quiet: bool = False,
+        input_: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure raise RunFailed quoting its stderr (unless check=False)."""
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, input=input_, check=False)
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise RunFailed(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {detail}",
+                        fix=None if quiet else "Read the message above; `bigdata-admin lab down` cleans up "
+                        "a half-made lab.")
+    return proc
+
+
+def ok(cmd: Sequence[str]) -> bool:
+    """True when the command exits 0 (output discarded)."""
+    return subprocess.run(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(predicate: object, timeout: float, interval: float = 0.05) -> bool:
+    """Call `predicate()` until it is true or `timeout` seconds pass."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on `path` (created), released on exit. Serialises lab operations
+    from several processes (e.g. two test sessions bringing the same lab up)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below `path`, deepest first."""
+    root = str(path.resolve())
+    found: list[Path] = []
+    with open("/proc/self/mounts") as fh:
+        for line in fh:
+            target = line.split()[1].encode().decode("unicode_escape")
+            if target == root or target.startswith(root + "/"):
+                found.append(Path(target))
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount(path: Path, timeout: float = 5.0) -> None:
+    """Unmount `path` (retrying while busy; lazily as a last resort)."""
+    deadline = time.monotonic() + timeout
+    while path in mounts_under(path):
+        if ok(["umount", str(path)]):
+            continue
+        if time.monotonic() >= deadline:
+            run(["umount", "--lazy", str(path)])
+            return
+        time.sleep(0.1)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a directory tree, first unmounting anything mounted inside it (never follow a mount:
+    a debootstrap tree may still have /proc or /dev mounted)."""
+    if not path.exists():
+        return
+    for m in mounts_under(path):
+        unmount(m)
+    if mounts_under(path):
+        raise RunFailed(f"{path} still has mounts; not deleting it", fix="Unmount them by hand.")
+    shutil.rmtree(path, ignore_errors=True)

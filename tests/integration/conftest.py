@@ -1,0 +1,84 @@
+"""Integration fixtures. `lab`: a 3-node lab of real systemd-nspawn hosts, shared by the session.
+
+The lab is named `ci` (override with BIGDATA_LAB_NAME). A running lab of that name is reused. Several
+test sessions (other helpers, parallel runs) may share it: each holds a lease while it runs, and the
+last one out brings the lab down if a test session created it. BIGDATA_LAB_KEEP=1 leaves it up.
+Skips cleanly when not root or systemd-nspawn is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _lab_skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the lab needs root (network namespaces, mounts, systemd-nspawn)"
+    if shutil.which("systemd-nspawn") is None:
+        return "systemd-nspawn is not installed (apt-get install systemd-container)"
+    from bigdata_admin.lab import image
+
+    if image.current() is None and shutil.which("debootstrap") is None:
+        return "no cached lab image and no debootstrap to build one (apt-get install debootstrap)"
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _live_leases(lease_dir: Path) -> list[int]:
+    live = []
+    if lease_dir.is_dir():
+        for f in lease_dir.iterdir():
+            with contextlib.suppress(ValueError):
+                pid = int(f.name)
+                if _pid_alive(pid):
+                    live.append(pid)
+                    continue
+            f.unlink(missing_ok=True)
+    return live
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[object]:
+    """A running 3-node lab: `.name`, `.inventory` (Path), `.hosts` (name -> address), `.gateway`,
+    `.artifact_url`, `.proxy_url`, `.key`, `.known_hosts`, `.ssh_command(host, *cmd)`."""
+    reason = _lab_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from bigdata_admin import lab as labmod
+    from bigdata_admin.lab.machines import lab_dir
+    from bigdata_admin.lab.util import labs_dir, locked
+
+    name = os.environ.get("BIGDATA_LAB_NAME", "ci")
+    fixture_lock = labs_dir() / ".locks" / f"{name}.fixture.lock"
+    with locked(fixture_lock):
+        existed = labmod.get(name) is not None
+        lb = labmod.up(name=name, nodes=3)
+        leases = lab_dir(name) / "leases"
+        leases.mkdir(exist_ok=True)
+        owned_flag = lab_dir(name) / "created-by-tests"
+        if not existed:
+            owned_flag.touch()
+        (leases / str(os.getpid())).touch()
+    try:
+        yield lb
+    finally:
+        with locked(fixture_lock):
+            (leases / str(os.getpid())).unlink(missing_ok=True)
+            if (owned_flag.exists() and not _live_leases(leases)
+                    and os.environ.get("BIGDATA_LAB_KEEP") != "1"):
+                labmod.down(name)
