@@ -32,6 +32,8 @@ DISK_MB = {"hadoop": 1500, "hbase": 600, "hive": 800, "spark": 700, "kafka": 250
 JAVA_DISK_MB = 350
 DATA_MARGIN_MB = 2048
 COLUMNS = ("os", "python", "sudo", "memory", "disk", "ports", "names", "clock", "java")
+HEADERS = {"memory": "memory MiB plan/host", "disk": "disk MiB free/need", "names": "name resolution",
+           "clock": "clock offset"}
 
 
 @dataclass
@@ -132,7 +134,7 @@ def _sudo(f: dict[str, Any]) -> Cell:
 
 def _memory(f: dict[str, Any], host: Host, planned: int) -> Cell:
     total = _int(f.get("memtotal_mb"))
-    text = f"{planned} plan / {total} MiB"
+    text = f"{planned}/{total}"
     if planned > total:
         return Cell(False, text, f"the plan needs {planned} MiB but the host has {total} MiB: lower heaps or "
                                  "move services (see `bigdata-admin plan`)")
@@ -164,7 +166,7 @@ def _disk(f: dict[str, Any], cluster: Cluster, host: Host) -> Cell:
     if avail < 0:
         return Cell(False, "unknown", f"no mount found holding {root}")
     free = avail // (1024 * 1024)
-    text = f"{free} free / {need} MiB ({best})"
+    text = f"{free}/{need} ({best})"
     if free < need:
         return Cell(False, text, f"free {need - free} MiB more on {best} (holds {root})")
     return Cell(True, text)
@@ -306,11 +308,11 @@ def render(report: Report) -> Table:
     table = Table(title="Preflight (read-only)", title_justify="left")
     table.add_column("host", no_wrap=True)
     for col in COLUMNS:
-        table.add_column(col, overflow="fold")
+        table.add_column(HEADERS.get(col, col), overflow="fold")
     for h in report.hosts:
         if h.error:
-            table.add_row(f"[red]{h.host}[/]", f"[red]{'unreachable' if not h.reachable else 'failed'}: "
-                                                f"{h.error}[/]", *[""] * (len(COLUMNS) - 1))
+            state = "unreachable" if not h.reachable else "failed"
+            table.add_row(f"[red]{h.host}[/]", f"[red]{state}[/]", *["-"] * (len(COLUMNS) - 1))
             continue
         cells = [f"[green]{c.text}[/]" if c.ok else f"[red]{c.text}[/]" for c in
                  (h.cells[k] for k in COLUMNS)]

@@ -52,16 +52,15 @@ def check(
     cluster = inv.load(inventory)
     found = validate(cluster)
     errors = pr.errors(found)
+    if not json_out:
+        _print_problems(cluster.name, str(inventory), len(cluster.hosts), found)
     if not hosts or errors:
         if json_out:
             print_json({"inventory": str(inventory), "ok": not errors,
                         "problems": [p.as_dict() for p in found]})
-        else:
-            _print_problems(cluster.name, str(inventory), len(cluster.hosts), found)
         if errors:
             raise typer.Exit(2)
-        if not hosts:
-            return
+        return
     from bigdata_admin import preflight
 
     report = preflight.run(cluster, show_progress=not json_out)
