@@ -29,6 +29,11 @@ MASKED_UNITS = (
     "systemd-tmpfiles-clean.timer", "getty@tty1.service", "systemd-networkd-wait-online.service",
 )
 
+CUSTOMISE_VERSION = 2
+"""Bumped when `customise()` changes: a cached image of an older version is upgraded (copied)."""
+
+# Ed25519 and ECDSA only: an RSA key takes seconds to generate on a busy machine and would delay
+# every first boot.
 HOSTKEY_UNIT = """\
 [Unit]
 Description=Generate this host's own SSH host keys at first boot
@@ -37,7 +42,8 @@ ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/usr/bin/ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key
 RemainAfterExit=yes
 
 [Install]
@@ -99,15 +105,51 @@ def ensure(rebuild: bool = False, log: object = print) -> Path:
     with locked(images_dir() / ".lock"):
         existing = current()
         if existing is not None and not rebuild:
-            return existing
+            if meta(existing).get("customise", 1) >= CUSTOMISE_VERSION:
+                return existing
+            return _upgrade(existing, log)
         return _build(log)
+
+
+def meta(rootfs: Path) -> dict[str, object]:
+    try:
+        return dict(json.loads((rootfs.parent / "image.json").read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _publish(tmp: Path, image_id: str) -> Path:
+    image_dir = images_dir() / image_id
+    tmp.rename(image_dir)
+    link = images_dir() / "current"
+    tmp_link = images_dir() / ".current.tmp"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(image_id)
+    tmp_link.replace(link)
+    return (image_dir / "rootfs").resolve()
+
+
+def _upgrade(old: Path, log: object) -> Path:
+    """A new image: a copy of `old` with the current customisation (labs on `old` keep it)."""
+    assert callable(log)
+    info = meta(old)
+    image_id = time.strftime("bookworm-%Y%m%d-%H%M%S")
+    tmp = images_dir() / f".{image_id}.partial"
+    remove_tree(tmp)
+    tmp.mkdir(parents=True)
+    log(f"updating the lab's base image ({old.parent.name} -> {image_id})")
+    run(["cp", "-a", "--reflink=auto", str(old), str(tmp / "rootfs")])
+    mirror = str(info.get("mirror") or host_mirror())
+    customise(tmp / "rootfs", mirror)
+    (tmp / "image.json").write_text(json.dumps(
+        {**info, "id": image_id, "customise": CUSTOMISE_VERSION, "derived_from": old.parent.name}, indent=2))
+    return _publish(tmp, image_id)
 
 
 def _build(log: object) -> Path:
     assert callable(log)
     mirror = host_mirror()
     image_id = time.strftime("bookworm-%Y%m%d-%H%M%S")
-    image_dir = images_dir() / image_id
     tmp = images_dir() / f".{image_id}.partial"
     remove_tree(tmp)
     tmp.mkdir(parents=True)
@@ -127,15 +169,10 @@ def _build(log: object) -> Path:
     (tmp / "image.json").write_text(json.dumps({
         "id": image_id, "suite": SUITE, "mirror": mirror, "packages": list(PACKAGES),
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "build_seconds": round(time.monotonic() - started, 1)}, indent=2))
-    tmp.rename(image_dir)
-    link = images_dir() / "current"
-    tmp_link = images_dir() / ".current.tmp"
-    tmp_link.unlink(missing_ok=True)
-    tmp_link.symlink_to(image_id)
-    tmp_link.replace(link)
+        "build_seconds": round(time.monotonic() - started, 1), "customise": CUSTOMISE_VERSION}, indent=2))
+    rootfs_path = _publish(tmp, image_id)
     log(f"base image {image_id} built in {time.monotonic() - started:.0f} s")
-    return (image_dir / "rootfs").resolve()
+    return rootfs_path
 
 
 def _chroot(rootfs: Path, *cmd: str) -> None:
@@ -150,7 +187,8 @@ def customise(rootfs: Path, mirror: str) -> None:
         f"deb {mirror} {SUITE}-updates main\n"
         f"deb {security} {SUITE}-security main\n")
     # The deploy user: NOPASSWD sudo; its authorized key is written per lab at `up`.
-    _chroot(rootfs, "useradd", "--create-home", "--shell", "/bin/bash", "--user-group", DEPLOY_USER)
+    if f"\n{DEPLOY_USER}:" not in "\n" + (rootfs / "etc/passwd").read_text():
+        _chroot(rootfs, "useradd", "--create-home", "--shell", "/bin/bash", "--user-group", DEPLOY_USER)
     sudoers = rootfs / "etc/sudoers.d" / DEPLOY_USER
     sudoers.write_text(f"{DEPLOY_USER} ALL=(ALL) NOPASSWD:ALL\n")
     sudoers.chmod(0o440)
@@ -167,6 +205,7 @@ def customise(rootfs: Path, mirror: str) -> None:
     (units / "lab-ssh-hostkeys.service").write_text(HOSTKEY_UNIT)
     wants = units / "ssh.service.wants"
     wants.mkdir(exist_ok=True)
+    (wants / "lab-ssh-hostkeys.service").unlink(missing_ok=True)
     (wants / "lab-ssh-hostkeys.service").symlink_to("/etc/systemd/system/lab-ssh-hostkeys.service")
     for unit in MASKED_UNITS:
         target = units / unit
@@ -174,10 +213,12 @@ def customise(rootfs: Path, mirror: str) -> None:
         target.symlink_to("/dev/null")
     # sshd: no DNS lookups of clients (hosts have no resolver).
     (rootfs / "etc/ssh/sshd_config.d").mkdir(exist_ok=True)
-    (rootfs / "etc/ssh/sshd_config.d/lab.conf").write_text("UseDNS no\n")
+    (rootfs / "etc/ssh/sshd_config.d/lab.conf").write_text(
+        "UseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n")
     # No resolver inside: names come from /etc/hosts, apt goes through the control host's proxy.
     resolv = rootfs / "etc/resolv.conf"
-    resolv.unlink(missing_ok=True)
+    if resolv.is_symlink() or resolv.exists():
+        resolv.unlink()
     resolv.write_text("# lab host: no DNS; names are in /etc/hosts\n")
     _chroot(rootfs, "apt-get", "clean")
 

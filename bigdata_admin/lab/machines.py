@@ -222,14 +222,15 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
     changed: list[str] = []
     d = lab_dir(name)
     state_file = _state_file(name)
-    if rebuild_image or image.current() is None:
-        image.ensure(rebuild=rebuild_image, log=log)
     if state_file.is_file():
         state = model.LabState.read(state_file)
         if state.nodes != nodes:
             raise BadInput(f"lab {name!r} exists with {state.nodes} host(s), not {nodes}",
                            fix=f"Use `--nodes {state.nodes}`, or remove it first: "
                                f"`bigdata-admin lab down --name {name}`.")
+        if rebuild_image:
+            image.ensure(rebuild=True, log=log)
+            log(f"lab {name!r} keeps the image it was made from; new labs use the rebuilt one")
         if not (Path(state.image) / "etc/os-release").exists():
             raise BadInput(f"the image lab {name!r} was made from ({state.image}) is gone",
                            fix=f"Remove the lab's disks: `bigdata-admin lab down --name {name}`.")
@@ -237,8 +238,7 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
         with locked(labs_dir() / ".locks" / "allocate.lock"):
             taken = {s.index: n for n, s in all_states().items()}
             index = model.allocate_index(name, taken)
-            base = image.current()
-            assert base is not None
+            base = image.ensure(rebuild=rebuild_image, log=log)
             state = model.LabState(name=name, index=index, nodes=nodes, image=str(base))
             for i, h in enumerate(model.host_names(nodes), start=1):
                 state.hosts[h] = model.HostState(
