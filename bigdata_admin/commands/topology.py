@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, print_json
+from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, fail, print_json
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Turn the library's errors into the message + fix + exit code (also under CliRunner)."""
+    from bigdata_admin.errors import BigdataAdminError
+
+    try:
+        yield
+    except BigdataAdminError as exc:
+        fail(exc.message, exc.fix, exc.exit_code)
 
 
 class Template(StrEnum):
@@ -29,7 +42,8 @@ def init(
     """Write a ready inventory (hosts.yml + group_vars/all.yml) from a template."""
     from bigdata_admin import topology
 
-    written = topology.init_inventory(directory, template.value, force=force)
+    with _domain_errors():
+        written = topology.init_inventory(directory, template.value, force=force)
     console.print(f"wrote the [bold]{template.value}[/] inventory to {directory}:", highlight=False)
     for path in written:
         console.print(f"  {path}", highlight=False)
@@ -49,7 +63,8 @@ def check(
     from bigdata_admin import problems as pr
     from bigdata_admin.validate import validate
 
-    cluster = inv.load(inventory)
+    with _domain_errors():
+        cluster = inv.load(inventory)
     found = validate(cluster)
     errors = pr.errors(found)
     if not json_out:
@@ -63,7 +78,8 @@ def check(
         return
     from bigdata_admin import preflight
 
-    report = preflight.run(cluster, show_progress=not json_out)
+    with _domain_errors():
+        report = preflight.run(cluster, show_progress=not json_out)
     if json_out:
         print_json({"inventory": str(inventory), "ok": report.ok,
                     "problems": [p.as_dict() for p in found], "hosts": report.as_dict()})
@@ -101,7 +117,8 @@ def plan(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
     from bigdata_admin import problems as pr
     from bigdata_admin.validate import validate
 
-    cluster = inv.load(inventory)
+    with _domain_errors():
+        cluster = inv.load(inventory)
     data = planning.build(cluster)
     found = validate(cluster)
     data["problems"] = [p.as_dict() for p in found]
