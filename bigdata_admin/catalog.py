@@ -1,0 +1,416 @@
+"""The catalog of release files the stack needs, and the compatibility matrix.
+
+* `artifacts_for(cluster)`: every file this inventory needs on its nodes (taking install methods
+  into account), each with its download URLs (the configured Apache mirror first, the Apache
+  archive as fallback), its published checksum file and that file's algorithm.
+* `compatibility_problems(cluster)`: the Java each component's version runs on, checked against
+  `bigdata_java_for`, and the versions that must combine (Impala 4 on a Hive 3.1 metastore, ...).
+
+File names and URL layouts are those of the real releases (dist.apache.org / archive.apache.org
+directory layouts, Adoptium's GitHub releases, Maven Central, PyPI, Docker Hub).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bigdata_admin.problems import Problem
+from bigdata_admin.services import SERVICES
+
+Kind = Literal["tarball", "jar", "wheel", "sdist", "image"]
+Source = Literal["apache", "temurin", "maven", "pypi", "registry"]
+
+DEFAULT_MIRROR = "https://dlcdn.apache.org"
+DEFAULT_ARCHIVE = "https://archive.apache.org/dist"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+PYPI = "https://pypi.org"
+
+# Eclipse Temurin releases for the Java majors Debian 12 has no package for.
+TEMURIN_RELEASES: dict[int, str] = {8: "8u442-b06", 11: "11.0.26+4"}
+OS_JAVA_MAJORS = frozenset({17})
+"""Java majors Debian 12 packages (openjdk-17); the others come from Temurin tarballs."""
+POSTGRESQL_JDBC_VERSION = "42.7.4"
+IMPALA_DAEMON_IMAGES = {"statestored": "impala_statestore", "catalogd": "impala_catalog",
+                        "impalad_coord_exec": "impala_daemon"}
+"""Image suffix (tag `<version>-<suffix>`) -> the inventory group running it."""
+IMPALA_IMAGE_REPO = "apache/impala"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    component: str
+    version: str
+    filename: str
+    """Name of the file in the artifact cache (and in manifest.json)."""
+    kind: Kind
+    source: Source
+    urls: tuple[str, ...] = ()
+    """Download URLs in the order tried (mirror, then archive)."""
+    checksum_urls: tuple[str, ...] = ()
+    """The published checksum file, same order as `urls`."""
+    algorithm: str = "sha512"
+    groups: tuple[str, ...] = ()
+    """Inventory groups whose hosts need it."""
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Source-specific details: `major` (Java), `project`/`sdist` (PyPI), `image` (registry)."""
+
+    @property
+    def checksum_filename(self) -> str | None:
+        if not self.checksum_urls:
+            return None
+        return self.checksum_urls[0].rsplit("/", 1)[-1].replace("%2B", "+")
+
+    @property
+    def fetchable(self) -> bool:
+        """False for container images: they need a registry, not an HTTP download."""
+        return self.source != "registry"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component, "version": self.version, "filename": self.filename,
+            "kind": self.kind, "source": self.source, "urls": list(self.urls),
+            "checksum_urls": list(self.checksum_urls), "algorithm": self.algorithm,
+            "groups": list(self.groups), **self.extra,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# File names and URL layouts
+
+
+def _apache(component: str, version: str, path: str, mirror: str, archive: str, algorithm: str,
+            groups: tuple[str, ...]) -> Artifact:
+    """An Apache release: `<mirror>/<path>` then `<archive>/<path>`, checksum `<file>.<algorithm>`."""
+    urls = (f"{mirror.rstrip('/')}/{path}", f"{archive.rstrip('/')}/{path}")
+    return Artifact(component, version, path.rsplit("/", 1)[-1], "tarball", "apache", urls,
+                    tuple(f"{u}.{algorithm}" for u in urls), algorithm, groups)
+
+
+def _major(version: str) -> tuple[int, int]:
+    nums = [int(n) for n in re.findall(r"\d+", version)[:2]] + [0, 0]
+    return nums[0], nums[1]
+
+
+def hbase_filename(hbase_version: str, hadoop_version: str | None) -> str:
+    """HBase 2.5+ publishes a build against Hadoop 3 (`-hadoop3-bin`); the plain `-bin` bundles Hadoop 2."""
+    if _major(hadoop_version or "3")[0] >= 3 and _major(hbase_version) >= (2, 5):
+        return f"hbase-{hbase_version}-hadoop3-bin.tar.gz"
+    return f"hbase-{hbase_version}-bin.tar.gz"
+
+
+def apache_artifact(component: str, version: str, *, mirror: str = DEFAULT_MIRROR,
+                    archive: str = DEFAULT_ARCHIVE, hadoop_version: str | None = None,
+                    kafka_scala: str = "2.13", groups: tuple[str, ...] = ()) -> Artifact:
+    """The release tarball of an Apache component, laid out as on dist.apache.org."""
+    v = version
+    layouts: dict[str, tuple[str, str]] = {
+        "hadoop": (f"hadoop/common/hadoop-{v}/hadoop-{v}.tar.gz", "sha512"),
+        "zookeeper": (f"zookeeper/zookeeper-{v}/apache-zookeeper-{v}-bin.tar.gz", "sha512"),
+        "hbase": (f"hbase/{v}/{hbase_filename(v, hadoop_version)}", "sha512"),
+        "hive": (f"hive/hive-{v}/apache-hive-{v}-bin.tar.gz", "sha256"),
+        "kafka": (f"kafka/{v}/kafka_{kafka_scala}-{v}.tgz", "sha512"),
+        "storm": (f"storm/apache-storm-{v}/apache-storm-{v}.tar.gz", "sha512"),
+        "spark": (f"spark/spark-{v}/spark-{v}-bin-hadoop3.tgz", "sha512"),
+    }
+    if component not in layouts:
+        raise KeyError(f"no Apache release layout for {component!r}")
+    path, algorithm = layouts[component]
+    return _apache(component, version, path, mirror, archive, algorithm, groups)
+
+
+def temurin_filename(major: int, release: str, arch: str = "x64") -> str:
+    """`8u442-b06` -> OpenJDK8U-jdk_x64_linux_hotspot_8u442b06.tar.gz,
+    `11.0.26+4` -> OpenJDK11U-jdk_x64_linux_hotspot_11.0.26_4.tar.gz."""
+    flat = release.replace("-", "") if major == 8 else release.replace("+", "_")
+    return f"OpenJDK{major}U-jdk_{arch}_linux_hotspot_{flat}.tar.gz"
+
+
+def temurin_artifact(major: int, release: str | None = None, arch: str = "x64",
+                     groups: tuple[str, ...] = (), filename: str | None = None) -> Artifact:
+    """A JDK tarball from Adoptium's GitHub releases, with the `.sha256.txt` published beside it."""
+    release = release or TEMURIN_RELEASES[major]
+    tag = f"jdk{release}" if major == 8 else f"jdk-{release}"
+    name = filename or temurin_filename(major, release, arch)
+    url = (f"https://github.com/adoptium/temurin{major}-binaries/releases/download/"
+           f"{tag.replace('+', '%2B')}/{name}")
+    return Artifact("java", release, name, "tarball", "temurin", (url,), (f"{url}.sha256.txt",), "sha256",
+                    groups, {"major": major})
+
+
+def postgresql_jdbc_artifact(version: str = POSTGRESQL_JDBC_VERSION,
+                             groups: tuple[str, ...] = ()) -> Artifact:
+    """The PostgreSQL JDBC driver for the Hive metastore from Maven Central (it publishes `.sha1`)."""
+    name = f"postgresql-{version}.jar"
+    url = f"{MAVEN_CENTRAL}/org/postgresql/postgresql/{version}/{name}"
+    return Artifact("postgresql-jdbc", version, name, "jar", "maven", (url,), (f"{url}.sha1",), "sha1",
+                    groups)
+
+
+def pypi_artifacts(spark_version: str, groups: tuple[str, ...] = ()) -> list[Artifact]:
+    """pyspark (+ its pinned py4j) for `spark_install_method: wheel`.
+
+    PyPI publishes pyspark as an sdist only: fetch downloads it with pip, checks the sha256 PyPI
+    publishes, and builds the pure-Python wheel the nodes install (`pyspark-X-py2.py3-none-any.whl`).
+    py4j is published as a wheel.
+    """
+    py4j = "0.10.9.7" if _major(spark_version) < (4, 0) else "0.10.9.9"
+    json_pyspark = f"{PYPI}/pypi/pyspark/{spark_version}/json"
+    json_py4j = f"{PYPI}/pypi/py4j/{py4j}/json"
+    return [
+        Artifact("spark", spark_version, f"pyspark-{spark_version}-py2.py3-none-any.whl", "wheel", "pypi",
+                 (json_pyspark,), (), "sha256", groups,
+                 {"project": "pyspark", "pypi_file": f"pyspark-{spark_version}.tar.gz", "build_wheel": True}),
+        Artifact("py4j", py4j, f"py4j-{py4j}-py2.py3-none-any.whl", "wheel", "pypi",
+                 (json_py4j,), (), "sha256", groups,
+                 {"project": "py4j", "pypi_file": f"py4j-{py4j}-py2.py3-none-any.whl"}),
+    ]
+
+
+def impala_images(version: str, groups: tuple[str, ...] = ()) -> list[Artifact]:
+    """Impala ships no binary tarball: the apache/impala images, one per daemon, saved as archives."""
+    out = []
+    for daemon, group in IMPALA_DAEMON_IMAGES.items():
+        if groups and group not in groups:
+            continue
+        image = f"{IMPALA_IMAGE_REPO}:{version}-{daemon}"
+        out.append(Artifact("impala", version, f"impala-{version}-{daemon}.tar", "image", "registry",
+                            (), (), "sha256", (group,), {"image": image, "daemon": daemon}))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# What an inventory needs
+
+
+def _present(cluster: Any) -> dict[str, tuple[str, ...]]:
+    """component -> groups (with hosts) that run it."""
+    out: dict[str, list[str]] = {}
+    for s in SERVICES:
+        if cluster.has(s.group):
+            out.setdefault(s.component, []).append(s.group)
+    return {c: tuple(g) for c, g in out.items()}
+
+
+def java_majors_needed(cluster: Any) -> dict[int, tuple[str, ...]]:
+    """Java major -> groups needing it, for the JVM services this inventory runs."""
+    java_for = cluster.var("bigdata_java_for") or {}
+    out: dict[int, list[str]] = {}
+    for s in SERVICES:
+        if s.uses_java and cluster.has(s.group) and s.component in java_for:
+            try:
+                major = int(java_for[s.component])
+            except (TypeError, ValueError):
+                continue
+            out.setdefault(major, []).append(s.group)
+    return {m: tuple(g) for m, g in sorted(out.items())}
+
+
+def artifacts_for(cluster: Any) -> list[Artifact]:
+    """Every file this inventory needs, in a stable order, without duplicates."""
+    mirror = str(cluster.var("bigdata_apache_mirror") or DEFAULT_MIRROR)
+    archive = str(cluster.var("bigdata_apache_archive") or DEFAULT_ARCHIVE)
+    present = _present(cluster)
+    hadoop = cluster.version("hadoop")
+    out: list[Artifact] = []
+
+    for component in ("hadoop", "zookeeper", "hbase", "hive", "kafka", "storm", "spark"):
+        groups = present.get(component)
+        version = cluster.version(component)
+        if not groups or not version:
+            continue
+        if component == "zookeeper" and cluster.var("zookeeper_install_method", "tarball") == "package":
+            continue
+        if component == "spark" and cluster.var("spark_install_method", "tarball") == "wheel":
+            out += pypi_artifacts(version, groups)
+            continue
+        scala = str(cluster.var("kafka_scala_version", "2.13"))
+        out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
+                                   kafka_scala=scala, groups=groups))
+
+    # Hive and HBase clients run Hadoop's code: nodes of HBase/Hive/Impala need the Hadoop tarball
+    # too (the hdfs role's client config), which the entry above already covers when HDFS exists.
+
+    if present.get("hive") and cluster.has("metastore_db"):
+        version = str(cluster.var("bigdata_postgresql_jdbc_version") or POSTGRESQL_JDBC_VERSION)
+        out.append(postgresql_jdbc_artifact(version, present["hive"]))
+
+    if present.get("impala") and cluster.version("impala"):
+        out += impala_images(str(cluster.version("impala")), present["impala"])
+
+    os_majors = {int(m) for m in (cluster.var("bigdata_java_os_majors") or OS_JAVA_MAJORS)}
+    overrides = cluster.var("java_tarballs") or {}
+    arch = str(cluster.var("bigdata_java_arch", "x64"))
+    for major, groups in java_majors_needed(cluster).items():
+        if major in os_majors and cluster.var("java_prefer_os_packages", True):
+            continue
+        if major not in TEMURIN_RELEASES and str(major) not in overrides and major not in overrides:
+            continue  # compatibility_problems() reports it
+        releases = cluster.var("bigdata_temurin_releases") or {}
+        release = releases.get(major) or releases.get(str(major)) or TEMURIN_RELEASES.get(major)
+        filename = overrides.get(major) or overrides.get(str(major))
+        if release is None:
+            continue
+        out.append(temurin_artifact(major, str(release), arch, groups, filename))
+
+    seen: set[str] = set()
+    unique = []
+    for a in out:
+        if a.filename not in seen:
+            seen.add(a.filename)
+            unique.append(a)
+    return unique
+
+
+# --------------------------------------------------------------------------------------------
+# Compatibility matrix
+
+# component -> list of (version prefix, Java majors supported, Java majors that work with caveats).
+# Sources: each project's documentation (Hadoop "Hadoop Java Versions", HBase book "Java support by
+# release line", Hive 3.1 release notes, Kafka 4.0 upgrade notes, Storm 2.6 release notes, Spark docs).
+JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
+    "hadoop": [("3.4", frozenset({8, 11}), frozenset({17})), ("3.3", frozenset({8, 11}), frozenset()),
+               ("3.2", frozenset({8, 11}), frozenset()), ("2.10", frozenset({8}), frozenset())],
+    "zookeeper": [("3.9", frozenset({8, 11, 17, 21}), frozenset()),
+                  ("3.8", frozenset({8, 11, 17}), frozenset()),
+                  ("3.7", frozenset({8, 11}), frozenset())],
+    "hbase": [("2.6", frozenset({8, 11, 17}), frozenset()), ("2.5", frozenset({8, 11}), frozenset({17})),
+              ("2.4", frozenset({8, 11}), frozenset())],
+    "hive": [("4.1", frozenset({17}), frozenset()), ("4.0", frozenset({8}), frozenset()),
+             ("3.1", frozenset({8}), frozenset())],
+    "kafka": [("4.", frozenset({17, 21}), frozenset()), ("3.", frozenset({11, 17}), frozenset({8}))],
+    "storm": [("2.8", frozenset({11, 17}), frozenset()), ("2.7", frozenset({11, 17}), frozenset()),
+              ("2.6", frozenset({11, 17}), frozenset()), ("2.5", frozenset({8, 11}), frozenset())],
+    "spark": [("4.", frozenset({17, 21}), frozenset()), ("3.5", frozenset({8, 11, 17}), frozenset()),
+              ("3.4", frozenset({8, 11, 17}), frozenset())],
+}
+
+# Hive metastore versions a Spark release's Hive client can talk to (spark.sql.hive.metastore.version).
+SPARK_METASTORE = {"3.": ("0.12", "3.1.3"), "4.": ("2.0.0", "4.0.1")}
+
+NOTES = (
+    "HBase 2.5+ on Hadoop 3 uses the hbase-X-hadoop3-bin.tar.gz build "
+    "(the plain -bin bundles Hadoop 2 jars).",
+    "Hive 3.1 bundles Guava 19 while Hadoop 3.3+ ships Guava 27: Hive fails with NoSuchMethodError on "
+    "com.google.common.base.Preconditions.checkArgument unless lib/guava-19.0.jar is replaced by Hadoop's "
+    "guava-27 jar; the hive role does that.",
+    "Impala 4.x speaks the Hive 3.1 metastore API: its catalogd needs a Hive 3.1.x metastore.",
+    "Kafka 4 runs in KRaft mode only (no ZooKeeper) and its brokers need Java 17+.",
+    "Spark talks to an external Hive metastore through spark.sql.hive.metastore.version/jars; the spark "
+    "role sets them to the cluster's Hive version.",
+)
+
+
+def java_support(component: str, version: str) -> tuple[frozenset[int], frozenset[int]] | None:
+    """(supported majors, majors that work with caveats) or None when the version is not in the matrix."""
+    for prefix, ok, caveat in JAVA_MATRIX.get(component, []):
+        if version == prefix or version.startswith(prefix if prefix.endswith(".") else prefix + "."):
+            return ok, caveat
+    return None
+
+
+def _vtuple(v: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", v)[:3])
+
+
+def compatibility_problems(cluster: Any) -> list[Problem]:
+    """Versions and Java majors that do not combine, for the components this inventory runs."""
+    problems: list[Problem] = []
+    present = _present(cluster)
+    java_for = cluster.var("bigdata_java_for") or {}
+    where_java = "setting bigdata_java_for"
+
+    for component, groups in present.items():
+        service_uses_java = any(s.uses_java for s in SERVICES if s.component == component)
+        version = cluster.version(component)
+        if component in ("redis", "postgresql", "gpu"):
+            continue
+        if not version:
+            problems.append(Problem("error", f"setting bigdata_versions.{component}",
+                                    f"groups {', '.join(groups)} run {component} but bigdata_versions has "
+                                    f"no {component} version",
+                                    f"Set bigdata_versions.{component} in group_vars/all.yml."))
+            continue
+        if not service_uses_java:
+            continue
+        major_raw = java_for.get(component)
+        if major_raw is None:
+            problems.append(Problem("error", where_java, f"no Java major given for {component}",
+                                    f"Set bigdata_java_for.{component} in group_vars/all.yml."))
+            continue
+        try:
+            major = int(major_raw)
+        except (TypeError, ValueError):
+            problems.append(Problem("error", where_java,
+                                    f"bigdata_java_for.{component} is {major_raw!r}, not a Java major number",
+                                    f"Set bigdata_java_for.{component} to a number such as 8, 11 or 17."))
+            continue
+        support = java_support(component, version)
+        if support is None:
+            problems.append(Problem("warning", f"setting bigdata_versions.{component}",
+                                    f"{component} {version} is not in the compatibility matrix; its Java "
+                                    f"({major}) is not checked",
+                                    "Use a version the catalog knows, or check its Java requirement "
+                                    "yourself."))
+            continue
+        ok, caveat = support
+        if major in ok:
+            pass
+        elif major in caveat:
+            problems.append(Problem("warning", where_java,
+                                    f"{component} {version} on Java {major} works with caveats; supported: "
+                                    f"{_majors(ok)}",
+                                    f"Prefer bigdata_java_for.{component}: {max(ok)}."))
+        else:
+            problems.append(Problem("error", where_java,
+                                    f"{component} {version} does not run on Java {major}; it runs on "
+                                    f"{_majors(ok)}",
+                                    f"Set bigdata_java_for.{component}: {_best(ok)} in group_vars/all.yml."))
+        if major not in TEMURIN_RELEASES and major not in OS_JAVA_MAJORS and major not in (
+                int(m) for m in (cluster.var("bigdata_java_os_majors") or OS_JAVA_MAJORS)):
+            problems.append(Problem("error", where_java,
+                                    f"no source for Java {major} (needed by {component}): the OS packages "
+                                    f"{_majors(OS_JAVA_MAJORS)} and the catalog has Temurin "
+                                    f"{_majors(frozenset(TEMURIN_RELEASES))}",
+                                    "Use one of those majors, or list it in bigdata_java_os_majors if your "
+                                    "OS packages it."))
+
+    hive, hadoop = cluster.version("hive"), cluster.version("hadoop")
+    impala, hbase, spark = cluster.version("impala"), cluster.version("hbase"), cluster.version("spark")
+
+    if ("impala" in present and "hive" in present and impala and hive
+            and _major(impala)[0] >= 4 and not hive.startswith("3.1")):
+        problems.append(Problem("error", "setting bigdata_versions.hive",
+                                f"Impala {impala} needs a Hive 3.1.x metastore; "
+                                f"bigdata_versions.hive is {hive}",
+                                "Set bigdata_versions.hive: \"3.1.3\"."))
+    if ("hive" in present and "hadoop" in present and hive and hadoop
+            and _major(hive)[0] >= 3 and _major(hadoop)[0] < 3):
+        problems.append(Problem("error", "setting bigdata_versions.hadoop",
+                                f"Hive {hive} needs Hadoop 3; bigdata_versions.hadoop is {hadoop}",
+                                "Set bigdata_versions.hadoop: \"3.3.6\"."))
+    if "hbase" in present and hbase and hadoop and _major(hadoop)[0] >= 3 and _major(hbase) < (2, 5):
+        problems.append(Problem("warning", "setting bigdata_versions.hbase",
+                                f"HBase {hbase} publishes no -hadoop3-bin build: its tarball bundles "
+                                f"Hadoop 2 client jars, which Hadoop {hadoop} clusters do not support",
+                                "Use HBase 2.5 or later (bigdata_versions.hbase: \"2.5.10\")."))
+    if "spark" in present and "hive" in present and spark and hive:
+        for prefix, (low, high) in SPARK_METASTORE.items():
+            if spark.startswith(prefix) and not (_vtuple(low) <= _vtuple(hive) <= _vtuple(high)):
+                problems.append(Problem("error", "setting bigdata_versions.spark",
+                                        f"Spark {spark} can use Hive metastores {low} to {high}; "
+                                        f"bigdata_versions.hive is {hive}",
+                                        "Pick Spark and Hive versions that combine "
+                                        "(Spark 3.5 with Hive 3.1.3)."))
+    return problems
+
+
+def _majors(majors: frozenset[int]) -> str:
+    return ", ".join(str(m) for m in sorted(majors))
+
+
+def _best(majors: frozenset[int]) -> int:
+    """The major to suggest: one the OS packages when possible, else the newest."""
+    on_os = sorted(majors & OS_JAVA_MAJORS)
+    return on_os[-1] if on_os else max(majors)
