@@ -74,7 +74,8 @@ def test_temurin_layouts() -> None:
 
 def test_jdbc_pypi_and_images() -> None:
     jdbc = postgresql_jdbc_artifact("42.7.4")
-    assert jdbc.urls[0] == "https://repo1.maven.org/maven2/org/postgresql/postgresql/42.7.4/postgresql-42.7.4.jar"
+    assert jdbc.urls[0] == ("https://repo1.maven.org/maven2/org/postgresql/postgresql/42.7.4/"
+                            "postgresql-42.7.4.jar")
     assert jdbc.checksum_urls[0].endswith(".jar.sha1") and jdbc.algorithm == "sha1"
     pyspark, py4j = pypi_artifacts("3.5.5")
     assert pyspark.filename == "pyspark-3.5.5-py2.py3-none-any.whl"
@@ -92,7 +93,8 @@ def test_artifacts_for_classroom_inventory(repo_root: Path) -> None:
     cluster = inventory.load(repo_root / "inventories" / "classroom")
     names = [a.filename for a in artifacts_for(cluster)]
     for expected in ("hadoop-3.3.6.tar.gz", "apache-zookeeper-3.8.4-bin.tar.gz",
-                     "hbase-2.5.10-hadoop3-bin.tar.gz", "apache-hive-3.1.3-bin.tar.gz", "kafka_2.13-4.0.0.tgz",
+                     "hbase-2.5.10-hadoop3-bin.tar.gz", "apache-hive-3.1.3-bin.tar.gz",
+                     "kafka_2.13-4.0.0.tgz",
                      "apache-storm-2.7.1.tar.gz", "spark-3.5.5-bin-hadoop3.tgz", "postgresql-42.7.4.jar",
                      "OpenJDK8U-jdk_x64_linux_hotspot_8u442b06.tar.gz"):
         assert expected in names
