@@ -62,6 +62,15 @@ class Lab:
     def proxy_url(self) -> str:
         return f"http://{self.gateway}:{self.state.proxy_port}"
 
+    @property
+    def artifacts_dir(self) -> Path:
+        """The control host directory served at `artifact_url`."""
+        return Path(self.state.artifacts_dir)
+
+    @property
+    def relay_log(self) -> Path:
+        return lab_dir(self.name) / "relay.log"
+
     def ssh_command(self, host: str, *command: str) -> list[str]:
         """An `ssh` argv reaching `host` as the deploy user."""
         return ["ssh", "-i", str(self.key), "-o", f"UserKnownHostsFile={self.known_hosts}",
@@ -183,6 +192,8 @@ def _start_host(state: model.LabState, hs: model.HostState) -> int:
     with (hdir / "nspawn.log").open("ab") as out:
         proc = subprocess.Popen(["sh", "-c", join + 'exec "$@"', "sh", *nspawn], stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=out, start_new_session=True, close_fds=True)
+    # The pid is the shell's until it has joined the cgroups and exec'd nspawn.
+    wait_until(lambda: proc.poll() is not None or _is_nspawn(proc.pid, hs.machine), 10, 0.01)
     return proc.pid
 
 
@@ -259,6 +270,7 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
     if not relay.is_relay(state.relay_pid):
         from bigdata_admin import paths
 
+        state.artifacts_dir = str(paths.cache_dir())
         state.relay_pid = relay.start(
             state.gateway, state.proxy_port, state.artifact_port, _relay_hosts(state),
             lab_root() / "apt-cache", paths.cache_dir(), d / "relay.log")

@@ -145,6 +145,8 @@ class LabState:
     relay_pid: int | None = None
     proxy_port: int = 3142
     artifact_port: int = 8765
+    artifacts_dir: str = ""
+    """The control host directory the relay serves at artifact_port (the artifact cache)."""
     inventory: str = ""
     inventory_digest: str = ""
     """sha256 of what `up` wrote into the inventory; a different digest means the user edited it."""

@@ -90,6 +90,7 @@ class AptProxyHandler(BaseHTTPRequestHandler):
         self._fetch(url.hostname, url.port or 80, path, head, store=None)
 
     def _send_file(self, file: Path, head: bool) -> None:
+        self.log_message('"%s" cache HIT', self.requestline)
         self.send_response(200)
         self.send_header("Content-Length", str(file.stat().st_size))
         self.send_header("Content-Type", "application/octet-stream")

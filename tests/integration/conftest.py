@@ -66,7 +66,9 @@ def lab() -> Iterator[object]:
     name = os.environ.get("BIGDATA_LAB_NAME", "ci")
     fixture_lock = labs_dir() / ".locks" / f"{name}.fixture.lock"
     with locked(fixture_lock):
-        existed = labmod.get(name) is not None
+        current = labmod.get(name)
+        existed = current is not None and all(
+            h["state"] != "stopped" for h in labmod.status(name)["hosts"])
         lb = labmod.up(name=name, nodes=3)
         leases = lab_dir(name) / "leases"
         leases.mkdir(exist_ok=True)
