@@ -635,3 +635,96 @@ def clean_partials(cache: Path | None = None) -> list[Path]:
         if d.is_dir():
             shutil.rmtree(d, ignore_errors=True)
     return removed
+
+
+# --------------------------------------------------------------------------------------------
+# What a deploy needs
+
+
+@dataclass
+class Skipped:
+    tag: str
+    """The play tag skipped (a role name: zookeeper, hdfs, hive, ...)."""
+    files: list[str]
+    reason: str
+    fetch_command: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.tag, "files": self.files, "reason": self.reason, "fetch": self.fetch_command}
+
+
+@dataclass
+class DeployArtifacts:
+    needed: list[Artifact]
+    missing: list[Artifact]
+    skipped: list[Skipped]
+    """What `--skip-unavailable` would skip: one entry per play tag."""
+    fetch_command: str
+
+
+def artifact_tags(a: Artifact) -> set[str]:
+    """The play tags (role names) that put this artifact on nodes."""
+    from bigdata_admin.services import BY_GROUP
+
+    if a.component == "java":
+        return {"java"}
+    return {BY_GROUP[g].role for g in a.groups if g in BY_GROUP}
+
+
+def _dependent_tags(a: Artifact) -> set[str]:
+    """Tags that cannot run without this artifact (a JDK: the services running on it)."""
+    from bigdata_admin.services import BY_GROUP
+
+    return {BY_GROUP[g].role for g in a.groups if g in BY_GROUP}
+
+
+def deploy_artifacts(cluster: Any, tags: list[str] | None = None, skip_tags: list[str] | None = None,
+                     cache: Path | None = None) -> DeployArtifacts:
+    """The artifacts a deploy with these tags needs, which are missing, and what to skip instead."""
+    wanted, unwanted = set(tags or []), set(skip_tags or [])
+
+    def runs(tag_set: set[str]) -> bool:
+        if tag_set & unwanted:
+            return False
+        return not wanted or bool(tag_set & wanted) or "all" in wanted
+
+    needed = [a for a in artifacts_for(cluster) if runs(artifact_tags(a))]
+    missing_ = [s.artifact for s in states(needed, cache) if not s.verified]
+    by_tag: dict[str, list[Artifact]] = {}
+    for a in missing_:
+        for tag in sorted(_dependent_tags(a)):
+            by_tag.setdefault(tag, []).append(a)
+    skipped = []
+    for tag, arts in by_tag.items():
+        images = [a for a in arts if not a.fetchable]
+        reason = "missing " + ", ".join(a.filename for a in arts)
+        if images:
+            reason += " (container images: saved with podman, see `bigdata-admin artifacts fetch`)"
+        skipped.append(Skipped(tag, [a.filename for a in arts], reason, fetch_command(cluster, arts)))
+    return DeployArtifacts(needed, missing_, skipped, fetch_command(cluster))
+
+
+def java_overrides(cluster: Any, skipped: list[Skipped]) -> dict[str, Any]:
+    """Extra vars keeping the java role from installing a JDK only skipped services need.
+
+    The java role works out the majors a host needs from `java_group_components` (group ->
+    component); dropping the groups of skipped services leaves their JDK out.
+    """
+    import yaml
+
+    from bigdata_admin.services import SERVICES
+
+    skipped_tags = {s.tag for s in skipped}
+    if not skipped_tags:
+        return {}
+    defaults = paths.roles_dir() / "java" / "defaults" / "main.yml"
+    try:
+        mapping = (yaml.safe_load(defaults.read_text()) or {}).get("java_group_components")
+    except (OSError, yaml.YAMLError):
+        return {}
+    mapping = cluster.var("java_group_components") or mapping
+    if not isinstance(mapping, dict):
+        return {}
+    drop = {s.group for s in SERVICES if s.role in skipped_tags}
+    kept = {g: c for g, c in mapping.items() if g not in drop}
+    return {"java_group_components": kept} if len(kept) != len(mapping) else {}

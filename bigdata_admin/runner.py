@@ -220,6 +220,18 @@ def find_run(run_id: str) -> dict[str, Any]:
                    fix="Give more of the id; `bigdata-admin runs list` shows them.")
 
 
+def result_from_record(info: dict[str, Any]) -> RunResult:
+    """A RunResult rebuilt from a run's run.json (for `runs show`)."""
+    fields = HostRecap.__dataclass_fields__
+    return RunResult(
+        rc=int(info.get("rc", RC_FAILED)), status=str(info.get("status", "unknown")),
+        recap={h: HostRecap(**{k: int(v) for k, v in r.items() if k in fields})
+               for h, r in (info.get("recap") or {}).items()},
+        failures=[Failure(**f) for f in info.get("failures") or []],
+        run_dir=Path(info["run_dir"]), label=str(info.get("label", "run")),
+        playbook=str(info.get("playbook", "")), elapsed_s=float(info.get("elapsed_s") or 0))
+
+
 def prune_runs(keep: int = KEEP_RUNS) -> list[Path]:
     """Delete all but the newest `keep` run directories; returns what was removed."""
     root = paths.runs_dir()

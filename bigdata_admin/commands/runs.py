@@ -1,9 +1,254 @@
-"""Verbs of this area are registered here once they work."""
+"""Ansible runs: `deploy`, `stop`, `start`, `restart`, and `runs list|show` (past runs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, fail, print_json
+
+LimitOpt = Annotated[str | None, typer.Option("--limit", "-l",
+                                              help="Only these hosts or groups (Ansible pattern).")]
+TagsOpt = Annotated[list[str] | None, typer.Option(
+    "--tags", "-t", help="Only plays/tasks with these tags (service names such as zookeeper, hdfs, kafka). "
+    "Repeatable or comma-separated.")]
+SkipTagsOpt = Annotated[list[str] | None, typer.Option("--skip-tags", help="Skip these tags. Repeatable or "
+                                                       "comma-separated.")]
+CheckOpt = Annotated[bool, typer.Option("--check", "-C", help="Dry run: report what would change.")]
+DiffOpt = Annotated[bool, typer.Option("--diff", "-D", help="Show the differences in changed files.")]
+ExtraOpt = Annotated[list[str] | None, typer.Option("--extra-vars", "-e", help="Extra variables: key=value, "
+                                                    "@file.yml or a JSON mapping. Repeatable.")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More Ansible output in the log "
+                                         "(-v, -vv, -vvv).")]
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    from bigdata_admin.errors import BigdataAdminError
+
+    try:
+        yield
+    except BigdataAdminError as exc:
+        fail(exc.message, exc.fix, exc.exit_code)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return out
+
+
+def _load_and_validate(inventory: Path, json_out: bool) -> Any:
+    """The cluster, or exit 2 listing every problem of the inventory (nothing touched)."""
+    from bigdata_admin import inventory as inv
+    from bigdata_admin.problems import errors
+    from bigdata_admin.validate import validate
+
+    with _domain_errors():
+        cluster = inv.load(inventory)
+    problems = errors(validate(cluster))
+    if problems:
+        if json_out:
+            print_json({"ok": False, "rc": 2, "problems": [p.as_dict() for p in problems]})
+        else:
+            err_console.print(f"[bold red]error:[/] the inventory {inventory} has {len(problems)} "
+                              "problem(s); no host was touched", highlight=False)
+            for p in problems:
+                err_console.print(f"  [red]✗[/] [bold]{p.where}[/]: {p.message}", highlight=False)
+                err_console.print(f"      fix: {p.fix}", highlight=False)
+        raise typer.Exit(2)
+    return cluster
+
+
+def _finish(result: Any, json_out: bool, extra: dict[str, Any] | None = None) -> None:
+    from bigdata_admin import runner
+
+    if json_out:
+        print_json({**result.as_dict(), "ok": result.rc == 0, **(extra or {})})
+    else:
+        runner.render(result, console)
+    raise typer.Exit(result.rc)
+
+
+def _run(playbook: str, inventory: Path, *, label: str, extravars: dict[str, Any], limit: str | None,
+         tags: list[str], skip_tags: list[str], check: bool, diff: bool, verbose: int, json_out: bool,
+         extra: dict[str, Any] | None = None) -> None:
+    from bigdata_admin import runner
+
+    with _domain_errors():
+        result = runner.run_playbook(playbook, inventory, extravars=extravars, limit=limit,
+                                     tags=tags or None, skip_tags=skip_tags or None, check=check, diff=diff,
+                                     verbosity=verbose, label=label, show_progress=not json_out)
+    _finish(result, json_out, extra)
+
+
+def deploy(
+    inventory: InventoryOpt,
+    limit: LimitOpt = None,
+    tags: TagsOpt = None,
+    skip_tags: SkipTagsOpt = None,
+    check: CheckOpt = False,
+    diff: DiffOpt = False,
+    extra_vars: ExtraOpt = None,
+    verbose: VerboseOpt = 0,
+    skip_unavailable: Annotated[bool, typer.Option(
+        "--skip-unavailable", help="Skip the services whose artifacts are not in the cache (listed with the "
+        "fetch command) instead of failing.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Deploy the cluster: validate, check the artifact cache, then run playbooks/site.yml."""
+    from bigdata_admin import artifacts, runner
+
+    cluster = _load_and_validate(inventory, json_out)
+    with _domain_errors():
+        extravars = runner.parse_extravars(extra_vars or [])
+    tag_list, skip_list = _split(tags), _split(skip_tags)
+    with _domain_errors():
+        plan = artifacts.deploy_artifacts(cluster, tag_list, skip_list)
+    if plan.missing and not skip_unavailable:
+        files = ", ".join(a.filename for a in plan.missing)
+        message = (f"{len(plan.missing)} artifact(s) this deploy needs are not in the cache "
+                   f"(no host was touched): {files}")
+        if json_out:
+            print_json({"ok": False, "rc": 2, "missing": [a.filename for a in plan.missing],
+                        "fetch": plan.fetch_command})
+            raise typer.Exit(2)
+        fail(message, f"Run `{plan.fetch_command}` (or deploy with --skip-unavailable).")
+    skipped = plan.skipped if skip_unavailable else []
+    if skipped:
+        skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped)]))
+        extravars = {**artifacts.java_overrides(cluster, skipped), **extravars}
+        if not json_out:
+            err_console.print(f"[yellow]skipping {len(skipped)} service(s) whose artifacts are missing:[/]")
+            for s in skipped:
+                err_console.print(f"  [bold]{s.tag}[/]: {s.reason}; fetch with `{s.fetch_command}`",
+                                  highlight=False)
+    _run("site", inventory, label="deploy", extravars=extravars, limit=limit, tags=tag_list,
+         skip_tags=skip_list, check=check, diff=diff, verbose=verbose, json_out=json_out,
+         extra={"skipped": [s.as_dict() for s in skipped]})
+
+
+def service_tags(names: list[str]) -> list[str]:
+    """Service names (play tags such as zookeeper, hdfs, hive) or inventory groups -> play tags."""
+    from difflib import get_close_matches
+
+    from bigdata_admin.errors import BadInput
+    from bigdata_admin.services import BY_GROUP, SERVICES
+
+    known = {s.role for s in SERVICES}
+    tags: list[str] = []
+    for name in _split(names):
+        key = name.strip().lower().replace("-", "_")
+        if key in known:
+            tag = key
+        elif key in BY_GROUP:
+            tag = BY_GROUP[key].role
+        else:
+            close = get_close_matches(key, sorted(known | set(BY_GROUP)), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise BadInput(f"unknown service {name!r}.{hint}",
+                           fix=f"Use one of: {', '.join(sorted(known))} (or an inventory group name).")
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _operate(action: str) -> Any:
+    def command(
+        inventory: InventoryOpt,
+        services: Annotated[list[str] | None, typer.Argument(
+            help="Services to act on (zookeeper, hdfs, yarn, hbase, hive, kafka, storm, spark, redis, ...) "
+                 "or their inventory groups; all when none.", show_default=False)] = None,
+        limit: LimitOpt = None,
+        check: CheckOpt = False,
+        extra_vars: ExtraOpt = None,
+        verbose: VerboseOpt = 0,
+        json_out: JsonOpt = False,
+    ) -> None:
+        from bigdata_admin import runner
+
+        _load_and_validate(inventory, json_out)
+        with _domain_errors():
+            extravars = runner.parse_extravars(extra_vars or [])
+            tags = service_tags(services or [])
+        extravars["bigdata_action"] = action
+        _run("site", inventory, label=action, extravars=extravars, limit=limit, tags=tags, skip_tags=[],
+             check=check, diff=False, verbose=verbose, json_out=json_out)
+
+    command.__doc__ = {
+        "stop": "Stop services (all, or those named) through the roles' stop action.",
+        "start": "Start services (all, or those named) through the roles' start action.",
+        "restart": "Restart services one node at a time, waiting for each to be healthy.",
+    }[action]
+    command.__name__ = action
+    return command
+
+
+runs_app = typer.Typer(help="Past Ansible runs: their recap and full log.", no_args_is_help=True)
+
+
+@runs_app.command("list")
+def runs_list(json_out: JsonOpt = False) -> None:
+    """List past runs, newest first (the last 20 are kept)."""
+    from rich.table import Table
+
+    from bigdata_admin import runner
+
+    runs = runner.list_runs()
+    if json_out:
+        print_json(runs)
+        return
+    if not runs:
+        console.print("no runs yet")
+        return
+    table = Table()
+    for col in ("id", "status", "rc", "playbook", "hosts", "failed", "elapsed"):
+        table.add_column(col)
+    for r in runs:
+        recap = r.get("recap") or {}
+        failed = sum(1 for h in recap.values() if h.get("failed") or h.get("unreachable"))
+        style = "green" if r.get("rc") == 0 else ("yellow" if r.get("status") == "running" else "red")
+        table.add_row(r["id"], str(r.get("status", "")), str(r.get("rc", "")),
+                      Path(r.get("playbook", "")).name, str(len(recap)), str(failed),
+                      f"{r.get('elapsed_s', '')}", style=style)
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix, or `last`).",
+                                          show_default=False)],
+    log: Annotated[bool, typer.Option("--log", help="Print the full Ansible log.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one run: what ran, the recap per host, failed tasks, and where its log is."""
+    from bigdata_admin import runner
+
+    with _domain_errors():
+        info = runner.find_run(run_id)
+    if json_out:
+        print_json(info)
+        return
+    if log:
+        typer.echo(Path(info["log"]).read_text(errors="replace") if Path(info["log"]).is_file() else "")
+        return
+    result = runner.result_from_record(info)
+    console.print(f"run [bold]{info['id']}[/]: {info.get('label')} of {info.get('playbook')} on "
+                  f"{info.get('inventory')} (started {info.get('started')})", highlight=False)
+    opts = {k: info.get(k) for k in ("limit", "tags", "skip_tags", "check", "diff") if info.get(k)}
+    if opts:
+        console.print(f"options: {opts}", highlight=False)
+    runner.render(result, console)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
+    app.command("deploy")(deploy)
+    for action in ("stop", "start", "restart"):
+        app.command(action)(_operate(action))
+    app.add_typer(runs_app, name="runs")
