@@ -1,0 +1,96 @@
+"""A lab's whole life beside the shared one: up, up again (no change), down --keep-state and back
+with the disk kept, down and nothing left behind (processes, mounts, namespaces, links, cgroups,
+propagate dirs, relay, disks, inventory), then up again at once (the kernel tears namespaces down
+asynchronously) and down."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bigdata_admin import lab as labmod
+from bigdata_admin.lab import model
+
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+
+NAME = "blife"
+
+
+def _ssh(lb: Any, host: str, command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(lb.ssh_command(host, command), capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def _leftovers(st: model.LabState, lab_dir: Path) -> list[str]:
+    """Everything of the lab still on this machine, found with the system's own tools."""
+    found: list[str] = []
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    found += [f"netns {line.split()[0]}" for line in netns.splitlines() if f"bdlab-{NAME}-" in line]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    names = {line.split(":")[1].strip().split("@")[0] for line in links.splitlines()}
+    wanted = {st.bridge, *(h.veth for h in st.hosts.values())}
+    found += [f"link {n}" for n in names & wanted]
+    found += [f"mount {line.split()[1]}" for line in Path("/proc/mounts").read_text().splitlines()
+              if f"/labs/{NAME}/" in line.split()[1]]
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    found += [f"process {line.strip()}" for line in ps.splitlines()
+              if f"--machine=lab-{NAME}-" in line or f"--bind {st.gateway} " in line]
+    for root in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
+        found += [f"cgroup {p}" for p in Path(root).glob(f"bigdata-lab/lab-{NAME}-*")]
+    found += [f"propagate {p}" for p in Path("/run/systemd/nspawn/propagate").glob(f"lab-{NAME}-*")]
+    if lab_dir.exists():
+        found.append(f"disk {lab_dir}")
+    return found
+
+
+def test_lab_life_cycle(lab: Any) -> None:
+    """Runs beside the shared `lab` fixture: two labs side by side."""
+    labmod.down(NAME)  # a leftover of an interrupted run
+    lb = labmod.up(name=NAME, nodes=2)
+    try:
+        st = lb.state
+        assert st.index != lab.state.index and st.bridge != lab.state.bridge
+        assert sorted(lb.hosts) == ["h1", "h2"]
+        assert all(a.startswith(f"10.213.{st.index}.") for a in lb.hosts.values())
+        assert lb.changed
+
+        again = labmod.up(name=NAME, nodes=2)
+        assert again.changed == []
+
+        # A different size for an existing lab is refused, naming the fix.
+        from bigdata_admin.errors import BadInput
+
+        with pytest.raises(BadInput) as exc:
+            labmod.up(name=NAME, nodes=3)
+        assert "--nodes 2" in (exc.value.fix or "")
+
+        # --keep-state: hosts stop, the disks stay, and come back with what was written on them.
+        assert _ssh(lb, "h1", "echo kept > ~/marker").returncode == 0
+        labmod.down(NAME, keep_state=True)
+        kept = labmod.get(NAME)
+        assert kept is not None
+        left = _leftovers(kept.state, Path(kept.key).parent)
+        assert left == [f"disk {Path(kept.key).parent}"], left
+        back = labmod.up(name=NAME, nodes=2)
+        assert _ssh(back, "h1", "cat ~/marker").stdout == "kept\n"
+        assert _ssh(back, "h2", "test -e ~/marker").returncode == 1
+        # The other lab was never touched.
+        assert all(h["state"] == "ssh" for h in labmod.status(lab.name)["hosts"])
+    finally:
+        labmod.down(NAME)
+    gone = labmod.get(NAME)
+    assert gone is None
+    assert _leftovers(st, Path(lb.key).parent) == []
+    assert not lb.inventory.exists()
+
+    # Straight back up with the same names: the previous namespaces may still be dying.
+    quick = labmod.up(name=NAME, nodes=2)
+    try:
+        assert _ssh(quick, "h2", "hostname").stdout == "h2\n"
+    finally:
+        labmod.down(NAME)
+    assert _leftovers(quick.state, Path(quick.key).parent) == []
+    assert all(h["state"] == "ssh" for h in labmod.status(lab.name)["hosts"])
