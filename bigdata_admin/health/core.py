@@ -1,0 +1,119 @@
+"""Small helpers shared by the core probes and smoke tests: addresses, ports, secrets, ZooKeeper's
+four-letter words, HTTP JSON. Pure functions where possible so they are unit-tested."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bigdata_admin import paths
+from bigdata_admin.inventory import Cluster, Host
+
+TIMEOUT = 3.0
+"""Seconds any single probe waits on the network."""
+
+
+def address(host: Host) -> str:
+    return host.address or host.name
+
+
+def port(cluster: Cluster, var: str, host: Host | None = None) -> int:
+    value = host.var(var) if host is not None else None
+    if value is None:
+        value = cluster.var(var)
+    return int(value)
+
+
+def secrets_dir(cluster: Cluster) -> Path:
+    """The control host's secrets directory of this cluster (same rule as the roles)."""
+    configured = cluster.var("bigdata_secrets_dir")
+    if configured and "{{" not in str(configured):
+        return Path(str(configured)).expanduser()
+    return paths.secrets_dir(cluster.name)
+
+
+def read_secret(cluster: Cluster, name: str) -> str | None:
+    """A generated secret (e.g. `redis_password`), or None when it was never generated."""
+    path = secrets_dir(cluster) / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    # Ansible's password lookup may append ` salt=...` when asked to encrypt; the roles do not.
+    return text.strip().split(" salt=")[0] or None
+
+
+def port_open(host: str, port_: int, timeout: float = TIMEOUT) -> bool:
+    try:
+        with socket.create_connection((host, port_), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def four_letter_word(host: str, port_: int, word: str, timeout: float = TIMEOUT) -> str:
+    """Send a ZooKeeper four-letter word and return the whole answer. Raises OSError."""
+    with socket.create_connection((host, port_), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(word.encode("ascii"))
+        chunks: list[bytes] = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def parse_srvr(text: str) -> dict[str, str]:
+    """`srvr`/`stat` answer -> {"Zookeeper version": ..., "Mode": "leader", "Zxid": ..., ...}.
+
+    A member outside a quorum answers "This ZooKeeper instance is not currently serving requests":
+    that gives {"not_serving": "true"}.
+    """
+    if "not currently serving requests" in text:
+        return {"not_serving": "true"}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key and not key.startswith(" ") and not key.startswith("\t"):
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_mntr(text: str) -> dict[str, str]:
+    """`mntr` answer (tab-separated `zk_key<TAB>value` lines) -> dict."""
+    if "not currently serving requests" in text:
+        return {"not_serving": "true"}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("\t")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def quorum_size(members: int) -> int:
+    """Members a ZooKeeper ensemble (or a KRaft quorum) needs up: a strict majority."""
+    return members // 2 + 1
+
+
+def http_json(url: str, timeout: float = TIMEOUT) -> Any:
+    """GET a URL and decode its JSON body. Raises OSError/ValueError on failure."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def storm_ui_url(cluster: Cluster) -> str | None:
+    ui = cluster.first("storm_ui")
+    if ui is None:
+        return None
+    return f"http://{address(ui)}:{port(cluster, 'storm_ui_port', ui)}"
+
+
+def kafka_bootstrap(cluster: Cluster) -> list[str]:
+    return [f"{address(h)}:{port(cluster, 'kafka_broker_port', h)}" for h in cluster.hosts_in("kafka_broker")]
