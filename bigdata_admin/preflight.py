@@ -1,6 +1,6 @@
 """`check --hosts`: run the read-only preflight playbook and judge each host against the plan.
 
-`playbooks/preflight.yml` gathers raw findings per host (OS, Python, sudo, memory, mounts, listening
+`playbooks/preflight.yml` gathers raw findings per host (OS, Python, sudo, memory, disk, listening
 sockets, name resolution, clock, Java); `evaluate()` compares them with the plan and says, per
 column, whether the host is fit. The findings are plain data, so `evaluate()` is tested on what a
 real run returned.
@@ -132,8 +132,17 @@ def _sudo(f: dict[str, Any]) -> Cell:
                              "(e.g. `deploy ALL=(ALL) NOPASSWD: ALL` in /etc/sudoers.d/), or pass -K")
 
 
+def _space(f: dict[str, Any]) -> tuple[int, int, str]:
+    """(MemTotal MiB, free KiB on the data root's filesystem, its mount point) from the findings."""
+    lines = [str(x).split() for x in f.get("space") or []]
+    total = _int(lines[0][0]) if lines and lines[0] else 0
+    if len(lines) > 1 and len(lines[1]) == 2:
+        return total, _int(lines[1][0], -1), lines[1][1]
+    return total, -1, ""
+
+
 def _memory(f: dict[str, Any], host: Host, planned: int) -> Cell:
-    total = _int(f.get("memtotal_mb"))
+    total, _, _ = _space(f)
     text = f"{planned}/{total}"
     if planned > total:
         return Cell(False, text, f"the plan needs {planned} MiB but the host has {total} MiB: lower heaps or "
@@ -154,18 +163,11 @@ def disk_needed(cluster: Cluster, host: Host) -> int:
 
 def _disk(f: dict[str, Any], cluster: Cluster, host: Host) -> Cell:
     root = str(f.get("data_root") or host.var("bigdata_data_root") or "/")
-    best, avail = "", -1
-    for entry in f.get("mounts") or []:
-        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
-            continue
-        mount, size = str(entry[0]), _int(entry[1], -1)
-        inside = root == mount or root.startswith(mount.rstrip("/") + "/")
-        if inside and len(mount) > len(best):
-            best, avail = mount, size
+    _, avail_kib, best = _space(f)
     need = _int(host.var("bigdata_preflight_min_free_disk_mb"), 0) or disk_needed(cluster, host)
-    if avail < 0:
-        return Cell(False, "unknown", f"no mount found holding {root}")
-    free = avail // (1024 * 1024)
+    if avail_kib < 0:
+        return Cell(False, "unknown", f"could not measure the free space under {root} (df)")
+    free = avail_kib // 1024
     text = f"{free}/{need} ({best})"
     if free < need:
         return Cell(False, text, f"free {need - free} MiB more on {best} (holds {root})")
