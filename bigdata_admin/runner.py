@@ -15,10 +15,12 @@ output of ansible-playbook). The last `KEEP_RUNS` run directories are kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -468,8 +470,12 @@ def run_playbook(
                 progress.update()
     except KeyboardInterrupt:
         interrupted = True
+        if progress:
+            progress.stop()
+            progress = None
+        _stop_ansible(pb)
         cancel.set()
-        # The runner polls cancel_callback and terminates ansible-playbook; wait for it.
+        # The runner notices the cancel (or the exit) and finishes; wait for it.
         while thread.is_alive():
             try:
                 thread.join(0.5)
@@ -496,6 +502,84 @@ def run_playbook(
     meta.update({"ansible_rc": ansible_rc, "finished": datetime.now(UTC).isoformat(timespec="seconds")})
     (run_dir / RUN_FILE).write_text(json.dumps(meta, indent=2, default=str))
     return result
+
+
+def _process_table() -> dict[int, int]:
+    """pid -> parent pid of every process (Linux /proc)."""
+    table: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            table[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def _descendants(root: int, table: dict[int, int]) -> list[int]:
+    """Every process below `root`, children before parents' parents (deepest last)."""
+    out: list[int] = []
+    frontier = [root]
+    while frontier:
+        nxt = [pid for pid, ppid in table.items() if ppid in frontier]
+        out += nxt
+        frontier = nxt
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+def _signal_all(pids: Iterable[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _proc_cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _stop_ansible(playbook: Path, grace_s: float = 8.0) -> None:
+    """Stop ansible-playbook and everything it started (its workers leave its process group).
+
+    ansible-playbook gets SIGINT first (it stops its workers and exits), then whatever is left of
+    its process tree gets SIGTERM, then SIGKILL.
+    """
+    if not Path("/proc").is_dir():
+        return
+    table = _process_table()
+    mains = [pid for pid, ppid in table.items()
+             if ppid == os.getpid() and "ansible-playbook" in (cmd := _proc_cmdline(pid))
+             and str(playbook) in cmd]
+    tree = {pid for main in mains for pid in _descendants(main, table)} | set(mains)
+    _signal_all(mains, signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(_alive(p) for p in mains):
+        time.sleep(0.2)
+    table = _process_table()
+    tree |= {pid for root in list(tree) for pid in _descendants(root, table)}
+    left = [p for p in tree if _alive(p)]
+    _signal_all(left, signal.SIGTERM)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and any(_alive(p) for p in left):
+        time.sleep(0.1)
+    _signal_all([p for p in left if _alive(p)], signal.SIGKILL)
 
 
 def _stdout_path(run_dir: Path) -> Path:
