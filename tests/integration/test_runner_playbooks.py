@@ -35,7 +35,8 @@ def write(tmp_path: Path, hosts: dict[str, dict[str, Any]], tasks: list[dict[str
     inv = tmp_path / "hosts.yml"
     inv.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     pb = tmp_path / "play.yml"
-    pb.write_text(yaml.safe_dump([{"name": play_name, "hosts": "all", "gather_facts": False, "tasks": tasks}]))
+    pb.write_text(yaml.safe_dump([{"name": play_name, "hosts": "all", "gather_facts": False,
+                                   "tasks": tasks}]))
     return pb, inv
 
 
