@@ -206,6 +206,18 @@ def _ssh_ready(address: str) -> bool:
         return False
 
 
+def _logins_work(key: Path, hosts: dict[str, str]) -> list[str]:
+    """Those of `hosts` (name -> address) where the deploy user can log in with the lab key."""
+    procs = {}
+    for name, addr in hosts.items():
+        cmd = ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               f"{image.DEPLOY_USER}@{addr}", "true"]
+        procs[name] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+    return [name for name, proc in procs.items() if proc.wait() == 0]
+
+
 def _known_hosts(state: model.LabState) -> str:
     lines: list[str] = []
     for h, hs in state.hosts.items():
@@ -293,6 +305,7 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
     pending = dict(state.hosts)
 
     def all_ready() -> bool:
+        answering = []
         for h, hs in list(pending.items()):
             if not _is_nspawn(hs.pid, hs.machine):
                 tail = (d / "hosts" / h / "nspawn.log").read_text(errors="replace")[-1500:]
@@ -300,6 +313,13 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
                                 fix=f"See {d / 'hosts' / h / 'nspawn.log'}; then `bigdata-admin lab down "
                                     f"--name {name}` and `lab up` again.")
             if _ssh_ready(hs.address):
+                answering.append(h)
+        # A freshly booted host is ready when the deploy user can log in (sshd answers a moment
+        # before logins are allowed: /run/nologin).
+        for h in _logins_work(key, {h: pending[h].address for h in answering if h in started}):
+            del pending[h]
+        for h in answering:
+            if h not in started:
                 del pending[h]
         return not pending
 

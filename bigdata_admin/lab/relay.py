@@ -130,15 +130,20 @@ class AptProxyHandler(BaseHTTPRequestHandler):
                 assert store is not None
                 store.parent.mkdir(parents=True, exist_ok=True)
                 tmp = tempfile.NamedTemporaryFile(dir=store.parent, prefix=".part-", delete=False)  # noqa: SIM115
+            received = 0
             try:
                 while chunk := resp.read(CHUNK):
-                    self.wfile.write(chunk)
-                    if tmp is not None:
+                    received += len(chunk)
+                    if tmp is not None and store is not None:
                         tmp.write(chunk)
-                if tmp is not None and store is not None:
+                        if length is not None and received == int(length):
+                            # Complete: keep it before the client has its last byte.
+                            tmp.close()
+                            os.replace(tmp.name, store)
+                    self.wfile.write(chunk)
+                if tmp is not None and store is not None and length is None and not tmp.closed:
                     tmp.close()
-                    if length is None or os.path.getsize(tmp.name) == int(length):
-                        os.replace(tmp.name, store)
+                    os.replace(tmp.name, store)
             finally:
                 if tmp is not None:
                     tmp.close()

@@ -23,6 +23,7 @@ PLAYBOOK = """\
   hosts: all
   become: true
   gather_facts: true
+  gather_subset: [min, network]
   tasks:
     - name: Check that systemd runs the host and the deploy user has sudo
       ansible.builtin.assert:
