@@ -117,8 +117,10 @@ def build(cluster: Cluster) -> dict[str, Any]:
     """The plan as plain data (what `plan --json` prints)."""
     hosts: list[dict[str, Any]] = []
     for host in cluster.hosts.values():
-        procs = []
+        procs: list[dict[str, Any]] = []
+        planned = 0
         for proc in processes(cluster, host):
+            planned += proc.memory_mb()
             address = host.address or host.name
             ui_url = None
             if proc.ui:
@@ -137,7 +139,6 @@ def build(cluster: Cluster) -> dict[str, Any]:
                 "ui": ui_url,
                 "implied": proc.implied,
             })
-        planned = sum(p["memory_mb"] for p in procs)
         hosts.append({
             "host": host.name,
             "address": host.address,

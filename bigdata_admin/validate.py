@@ -277,7 +277,7 @@ def _impala(cluster: Cluster) -> list[Problem]:
 
 
 def _kafka(cluster: Cluster) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     ctl, brk = _count(cluster, "kafka_controller"), _count(cluster, "kafka_broker")
     if not (ctl or brk):
         return problems
@@ -295,7 +295,7 @@ def _kafka(cluster: Cluster) -> list[Problem]:
 
 
 def _storm(cluster: Cluster) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     if not _any(cluster, ("storm_nimbus", "storm_supervisor", "storm_ui")):
         return problems
     if not cluster.has("zookeeper"):
