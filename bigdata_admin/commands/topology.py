@@ -58,7 +58,11 @@ def check(
         "--hosts", help="Also log in to every host (read-only preflight): OS, Python, sudo, memory, disk, "
         "ports, name resolution, clock, Java.")] = False,
 ) -> None:
-    """Validate the inventory without touching any host; exit 0 when clean, 2 on problems."""
+    """Validate the inventory without touching any host; exit 0 when clean, 2 on problems.
+
+    With --hosts, then log in to every host read-only and compare it with the plan; exit 1 when a
+    host is unfit or unreachable.
+    """
     from bigdata_admin import inventory as inv
     from bigdata_admin import problems as pr
     from bigdata_admin.validate import validate
