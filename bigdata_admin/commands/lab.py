@@ -142,6 +142,46 @@ def down(
     console.print(f"lab [bold]{name}[/] down ({elapsed:.1f} s)", highlight=False)
 
 
+@lab_app.command("run")
+def run_main(
+    nodes: Annotated[int, typer.Option("--nodes", help="Number of hosts.")] = 3,
+    name: NameOpt = "dev",
+    down_after: Annotated[bool, typer.Option("--down", help="Bring the lab down at the end.")] = False,
+) -> None:
+    """The whole job on the lab: up, deploy every service whose artifacts are available (the others are
+    listed as skipped, with the reason and the fetch command), then status and smoke tests."""
+    import subprocess
+    import sys
+
+    from bigdata_admin import lab
+
+    started = time.monotonic()
+    lb = lab.up(name=name, nodes=nodes, log=_log)
+    console.print(f"[bold]lab {lb.name}[/] up ({time.monotonic() - started:.1f} s): "
+                  + ", ".join(f"{h} {a}" for h, a in lb.hosts.items()), highlight=False)
+    inv = str(lb.inventory)
+    steps = [("deploy", ["deploy", "-i", inv, "--skip-unavailable"]), ("status", ["status", "-i", inv]),
+             ("smoke", ["smoke", "-i", inv])]
+    results: list[tuple[str, int, float]] = []
+    for label, args in steps:
+        console.rule(f"bigdata-admin {' '.join(args)}")
+        t0 = time.monotonic()
+        rc = subprocess.run([sys.executable, "-m", "bigdata_admin", *args], check=False).returncode
+        results.append((label, rc, time.monotonic() - t0))
+    if down_after:
+        lab.down(name)
+    console.rule("summary")
+    for label, rc, secs in results:
+        colour = "green" if rc == 0 else "red"
+        console.print(f"  {label:<7} [{colour}]exit {rc}[/]  {secs:.0f} s", highlight=False)
+    console.print(f"inventory: {inv}" + ("  (lab brought down)" if down_after else
+                                          f"  (`bigdata-admin lab down --name {name}` when done)"),
+                  highlight=False)
+    worst = next((rc for _, rc, _ in results if rc != 0), 0)
+    if worst:
+        raise typer.Exit(worst)
+
+
 def exec_(
     inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Inventory directory or file.",
                                             show_default=False)],

@@ -383,9 +383,38 @@ def _stop_hosts(state: model.LabState, timeout: float = 30.0) -> list[str]:
                     os.kill(hs.pid, signal.SIGKILL)
                 done.append(f"{hs.name}: killed (no poweroff within {timeout:.0f} s)")
         wait_until(gone, 5)
+        for hs in live.values():
+            for cg in _cgroup_dirs(hs.machine):
+                _kill_cgroup(cg)
     for h in live:
         done.append(f"{h}: powered off")
     return done
+
+
+def _cgroup_procs(path: Path) -> list[int]:
+    pids: list[int] = []
+    if path.is_dir():
+        for procs in path.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                pids += [int(x) for x in procs.read_text().split()]
+    return pids
+
+
+def _kill_cgroup(path: Path, timeout: float = 5.0) -> bool:
+    """SIGKILL every process left in a host's cgroup (a container whose nspawn was killed keeps
+    running without it). True when there were any."""
+    pids = _cgroup_procs(path)
+    if not pids:
+        return False
+
+    def empty() -> bool:
+        for pid in _cgroup_procs(path):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return not _cgroup_procs(path)
+
+    wait_until(empty, timeout, 0.1)
+    return True
 
 
 def _remove_cgroup(path: Path) -> None:
@@ -398,10 +427,87 @@ def _remove_cgroup(path: Path) -> None:
         path.rmdir()
 
 
+def _sweep(name: str) -> list[str]:
+    """Remove what a lab whose state file is lost left behind, found by its names: nspawn processes,
+    mounts under its directory, namespaces (and with them the veths), propagate dirs, cgroups."""
+    import re
+
+    done: list[str] = []
+    leftover: list[int] = []
+    machine_re = re.compile(re.escape(model.machine_name(name, "")) + r"h\d+$")
+    netns_re = re.compile(re.escape(model.netns_name(name, "")) + r"h\d+$")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if args and args[0].endswith("systemd-nspawn") and any(
+                a.startswith("--machine=") and machine_re.match(a.removeprefix("--machine=")) for a in args):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGTERM)
+            leftover.append(int(proc.name))
+            done.append(f"stopped leftover host process {proc.name}")
+    wait_until(lambda: not any(pid_alive(p) for p in leftover), 30, 0.1)
+    for root in CGROUP_ROOTS:
+        if (root / CGROUP_PARENT).is_dir():
+            for d in (root / CGROUP_PARENT).iterdir():
+                if machine_re.match(d.name) and _kill_cgroup(d):
+                    done.append(f"killed processes left in {d}")
+    for m in mounts_under(lab_dir(name)):
+        unmount(m)
+        done.append(f"unmounted {m}")
+    bridges: set[str] = set()
+    if net.NETNS_DIR.is_dir():
+        for ns in sorted(net.NETNS_DIR.iterdir()):
+            if netns_re.match(ns.name):
+                veth, bridge = net.peer_of(ns.name)
+                if bridge:
+                    bridges.add(bridge)
+                net.remove_host(ns.name, veth)
+                done.append(f"removed namespace {ns.name}" + (f" and {veth}" if veth else ""))
+    for root in (PROPAGATE_DIR, *(r / CGROUP_PARENT for r in CGROUP_ROOTS)):
+        if not root.is_dir():
+            continue
+        for d in root.iterdir():
+            if machine_re.match(d.name):
+                if root == PROPAGATE_DIR:
+                    remove_tree(d)
+                else:
+                    _remove_cgroup(d)
+                done.append(f"removed {d}")
+    # Its bridge: the one its hosts were attached to, when no recorded lab owns it and nothing else
+    # is attached.
+    recorded = {st.bridge for st in all_states().values()}
+    for br in sorted(bridges):
+        if re.fullmatch(r"bdlab\d+", br) and br not in recorded and not run(
+                ["ip", "-o", "link", "show", "master", br]).stdout.strip():
+            net.remove_bridge(br)
+            done.append(f"removed orphan bridge {br}")
+            gateway = model.gateway(int(br.removeprefix("bdlab")))
+            for pid in _relay_pids(gateway):
+                relay.stop(pid)
+                done.append(f"stopped orphan relay {pid} on {gateway}")
+    return done
+
+
+def _relay_pids(gateway: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                if "bigdata_admin.lab.relay" in args and "--bind" in args and \
+                        args[args.index("--bind") + 1] == gateway:
+                    pids.append(int(proc.name))
+    return pids
+
+
 def _down(name: str, keep_state: bool, log: Log) -> list[str]:
     state_file = _state_file(name)
     if not state_file.is_file():
-        return []
+        return _sweep(name)
     state = model.LabState.read(state_file)
     done = _stop_hosts(state)
     for hs in state.hosts.values():
@@ -441,13 +547,7 @@ def _down(name: str, keep_state: bool, log: Log) -> list[str]:
 # --- status ------------------------------------------------------------------------------------
 
 def _cgroup_pids(machine: str) -> list[int]:
-    pids: list[int] = []
-    root = CGROUP_ROOTS[0] / CGROUP_PARENT / machine
-    if root.is_dir():
-        for procs in root.rglob("cgroup.procs"):
-            with contextlib.suppress(OSError, ValueError):
-                pids += [int(x) for x in procs.read_text().split()]
-    return pids
+    return _cgroup_procs(CGROUP_ROOTS[0] / CGROUP_PARENT / machine)
 
 
 def pss_kib(pids: list[int]) -> int:

@@ -3,6 +3,7 @@ veth pair (one end on the bridge, `eth0` inside). Uses iproute2."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -76,10 +77,26 @@ def ensure_host(netns: str, veth: str, bridge: str, address_cidr: str, gateway: 
     return changed
 
 
+def peer_of(netns: str) -> tuple[str, str]:
+    """(name of the veth paired with the namespace's eth0, the bridge it is attached to), or ''s."""
+    proc = run(["ip", "-n", netns, "-o", "link", "show", "eth0"], check=False)
+    m = re.search(r"eth0@if(\d+)", proc.stdout)
+    if not m:
+        return "", ""
+    for line in run(["ip", "-o", "link", "show"]).stdout.splitlines():
+        if line.startswith(f"{m.group(1)}: "):
+            name = line.split(":")[1].strip().split("@")[0]
+            master = re.search(r" master (\S+) ", line)
+            return name, master.group(1) if master else ""
+    return "", ""
+
+
 def remove_host(netns: str, veth: str, timeout: float = 10.0) -> None:
     """Delete the namespace (which destroys eth0 and its peer) and wait for the veth to go."""
     if netns_exists(netns):
         run(["ip", "netns", "del", netns], check=False)
+    if not veth:
+        return
     if not wait_until(lambda: not link_exists(veth), timeout, 0.1) and link_exists(veth):
         run(["ip", "link", "del", veth], check=False)
         wait_until(lambda: not link_exists(veth), timeout, 0.1)

@@ -160,17 +160,23 @@ class ArtifactHandler(SimpleHTTPRequestHandler):
         sys.stderr.write(f"artifacts {self.address_string()} {format % args}\n")
 
 
+def _artifact_server(bind: str, port: int, artifacts: Path) -> ThreadingHTTPServer:
+    """`bigdata-admin artifacts serve`'s server (read-only, Range, no listing) when available."""
+    try:
+        from bigdata_admin.artifacts import make_server
+    except ImportError:
+        return ThreadingHTTPServer((bind, port), functools.partial(ArtifactHandler, directory=str(artifacts)))
+    return make_server(bind, port, artifacts)
+
+
 def serve(bind: str, proxy_port: int, artifact_port: int, allow: list[str], apt_cache: Path,
           artifacts: Path) -> None:
     """Serve both until SIGTERM/SIGINT (foreground)."""
     apt_cache.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(parents=True, exist_ok=True)
     proxy_handler = type("Proxy", (AptProxyHandler,), {"allow": frozenset(allow), "cache_dir": apt_cache})
-    servers = [
-        ThreadingHTTPServer((bind, proxy_port), proxy_handler),
-        ThreadingHTTPServer((bind, artifact_port), functools.partial(ArtifactHandler,
-                                                                     directory=str(artifacts))),
-    ]
+    servers = [ThreadingHTTPServer((bind, proxy_port), proxy_handler), _artifact_server(bind, artifact_port,
+                                                                                      artifacts)]
     for s in servers:
         s.daemon_threads = True
         threading.Thread(target=s.serve_forever, daemon=True).start()

@@ -24,23 +24,23 @@ def _ssh(lb: Any, host: str, command: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def _leftovers(st: model.LabState, lab_dir: Path) -> list[str]:
+def _leftovers(st: model.LabState, lab_dir: Path, name: str = NAME) -> list[str]:
     """Everything of the lab still on this machine, found with the system's own tools."""
     found: list[str] = []
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    found += [f"netns {line.split()[0]}" for line in netns.splitlines() if f"bdlab-{NAME}-" in line]
+    found += [f"netns {line.split()[0]}" for line in netns.splitlines() if f"bdlab-{name}-" in line]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     names = {line.split(":")[1].strip().split("@")[0] for line in links.splitlines()}
     wanted = {st.bridge, *(h.veth for h in st.hosts.values())}
     found += [f"link {n}" for n in names & wanted]
     found += [f"mount {line.split()[1]}" for line in Path("/proc/mounts").read_text().splitlines()
-              if f"/labs/{NAME}/" in line.split()[1]]
+              if f"/labs/{name}/" in line.split()[1]]
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
     found += [f"process {line.strip()}" for line in ps.splitlines()
-              if f"--machine=lab-{NAME}-" in line or f"--bind {st.gateway} " in line]
+              if f"--machine=lab-{name}-" in line or f"--bind {st.gateway} " in line]
     for root in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
-        found += [f"cgroup {p}" for p in Path(root).glob(f"bigdata-lab/lab-{NAME}-*")]
-    found += [f"propagate {p}" for p in Path("/run/systemd/nspawn/propagate").glob(f"lab-{NAME}-*")]
+        found += [f"cgroup {p}" for p in Path(root).glob(f"bigdata-lab/lab-{name}-*")]
+    found += [f"propagate {p}" for p in Path("/run/systemd/nspawn/propagate").glob(f"lab-{name}-*")]
     if lab_dir.exists():
         found.append(f"disk {lab_dir}")
     return found
@@ -93,4 +93,26 @@ def test_lab_life_cycle(lab: Any) -> None:
     finally:
         labmod.down(NAME)
     assert _leftovers(quick.state, Path(quick.key).parent) == []
+    assert all(h["state"] == "ssh" for h in labmod.status(lab.name)["hosts"])
+
+
+def test_down_sweeps_a_lab_whose_state_was_lost(lab: Any) -> None:
+    """If the state file is gone (deleted by hand, a crashed disk cleanup), `down` still finds the
+    lab's processes, mounts, namespaces, links and cgroups by their names and removes them."""
+    from bigdata_admin.lab.machines import lab_dir
+
+    name = "bsweep"
+    labmod.down(name)
+    lb = labmod.up(name=name, nodes=1)
+    st = lb.state
+    (lab_dir(name) / "state.json").unlink()
+    done = labmod.down(name)
+    assert any("stopped leftover host process" in d for d in done), done
+    assert any(f"removed orphan bridge {st.bridge}" in d for d in done), done
+    assert any("stopped orphan relay" in d for d in done), done
+    assert _leftovers(st, lab_dir(name), name) == [f"disk {lab_dir(name)}"]
+    import shutil
+
+    shutil.rmtree(lab_dir(name))
+    shutil.rmtree(lb.inventory)
     assert all(h["state"] == "ssh" for h in labmod.status(lab.name)["hosts"])
