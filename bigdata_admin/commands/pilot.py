@@ -1,9 +1,294 @@
-"""Verbs of this area are registered here once they work."""
+"""`bigdata-admin pilot ...`: the smart-car teaching pilot (generate, load, mart, analyze)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from bigdata_admin.commands import common
+
+pilot_app = typer.Typer(
+    name="pilot",
+    help="The smart-car pilot: generate a day of data, load it, build the data marts, analyse them.",
+    no_args_is_help=True,
+)
+
+DayOpt = Annotated[str, typer.Option("--day", help="Working day, YYYYMMDD.", show_default=False)]
+OptInventoryOpt = Annotated[
+    Path | None,
+    typer.Option("--inventory", "-i", help="Inventory directory (hosts.yml + group_vars/) or file.",
+                 show_default=False),
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Directory of the day's files (default: ./pilot-data/DAY).",
+                 show_default=False),
+]
+PilotRootOpt = Annotated[
+    str, typer.Option("--pilot-root", help="The pilot's HDFS directory (or a URI, e.g. file:/tmp/pjt).")
+]
+
+
+def _cluster(inventory: Path | None) -> Any:
+    if inventory is None:
+        return None
+    from bigdata_admin import inventory as inv
+
+    return inv.load(inventory)
+
+
+def _data_dir(data: Path | None, day: str) -> Path:
+    return data if data is not None else Path("pilot-data") / day
+
+
+@pilot_app.command("generate")
+def generate_cmd(
+    day: DayOpt,
+    cars: Annotated[int, typer.Option(
+        "--cars", help="Cars in the status and driving logs (1-2600). 100 is the book's run; at least 6 "
+        "are needed for any pedal z-score to exceed 2.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default ./pilot-data/DAY).",
+                                             show_default=False)] = None,
+    hours: Annotated[float, typer.Option(
+        "--hours", help="Hours of driving from 00:00 (one record per car every 2 s). 4 h puts normal "
+        "drivers near 1,440 sharp turns and wild ones near 2,880, either side of the 2,000 threshold; a full "
+        "24 h day would put every car past it.")] = 4.0,
+    purchases: Annotated[int, typer.Option("--purchases", help="Rows of the purchase list.")] = 100_000,
+    incidents: Annotated[int, typer.Option("--incidents", help="Rows of the accident-risk set.")] = 200_000,
+    only: Annotated[str | None, typer.Option(
+        "--only", help="Comma-separated subset: status,drive,master,buy,income,incident.",
+        show_default=False)] = None,
+    json_out: common.JsonOpt = False,
+) -> None:
+    """Generate a day of smart-car data, deterministic for a seed.
+
+    Writes the status log (full day), the driving log (--hours), the car master, the month's purchases,
+    the income and the accident-risk data sets, streamed to disk in constant memory. Defaults: 100 cars
+    (10 wild drivers) and 4 hours of driving, so the symptom mart shows normal and abnormal cars for
+    all three measures (fewer than 6 cars: no z-score can exceed 2; a full day: every car is past the
+    sharp-steering threshold).
+    """
+    from bigdata_admin.pilot import generate as gen
+
+    datasets = tuple(s.strip() for s in only.split(",") if s.strip()) if only else gen.DATASETS
+    options = gen.GenerateOptions(day=day, cars=cars, seed=seed, hours=hours, purchases=purchases,
+                                  incidents=incidents, datasets=datasets)
+    target = out if out is not None else Path("pilot-data") / day
+
+    def progress(name: str, f: gen.GeneratedFile) -> None:
+        if not json_out:
+            rate = f.lines / f.seconds if f.seconds else 0
+            common.console.print(f"  {name:9} {f.lines:>11,} lines  {f.bytes / 1e6:8.1f} MB  "
+                                 f"{f.seconds:6.2f} s  ({rate:,.0f} lines/s)  {f.path}", highlight=False)
+
+    result = gen.generate(options, target, progress)
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json(asdict(result))
+    else:
+        wild = ", ".join(result.wild_cars) or "none"
+        common.console.print(f"[green]generated[/] {len(result.files)} files in {result.out_dir} "
+                             f"({len(result.cars)} cars, wild drivers: {wild})")
+
+
+@pilot_app.command("load")
+def load_cmd(
+    inventory: common.InventoryOpt,
+    day: DayOpt,
+    data: DataOpt = None,
+    targets: Annotated[str, typer.Option(
+        "--to", help="Comma-separated: hdfs (status, master, purchases), kafka (driving log), hbase (create "
+        "DriverCarInfo), hbase-rows (also write the driving records into it, as Storm would), drive-text "
+        "(driving records as text on HDFS for the text SmartCar_Drive_Info).")] = "hdfs,kafka,hbase",
+    speedup: Annotated[float | None, typer.Option(
+        "--speedup", help="Replay the driving log in simulated real time, this many times faster (the book "
+        "runs at 20). Default: as fast as possible.", show_default=False)] = None,
+    pilot_root: PilotRootOpt = "/pilot-pjt",
+    json_out: common.JsonOpt = False,
+) -> None:
+    """Load a day into HDFS, Kafka and HBase.
+
+    Status log, master and purchases go to HDFS under --pilot-root (re-loading replaces the day), the
+    driving log to Kafka topic SmartCar-Topic, and HBase table DriverCarInfo is created pre-split when
+    missing. Malformed lines are counted and listed with their line numbers; they never stop a load.
+    """
+    from bigdata_admin.pilot import endpoints, generate, load
+
+    generate.parse_day(day)
+    cluster = _cluster(inventory)
+    folder = _data_dir(data, day)
+    names = generate.file_names(day)
+    wanted = {t.strip() for t in targets.split(",") if t.strip()}
+    unknown = wanted - {"hdfs", "kafka", "hbase", "hbase-rows", "drive-text"}
+    if unknown:
+        common.fail(f"unknown --to target(s): {', '.join(sorted(unknown))}",
+                    "Use hdfs, kafka, hbase, hbase-rows and/or drive-text.")
+    steps: list[load.LoadStep] = []
+    extra: dict[str, str] = {}
+
+    def show(step: load.LoadStep) -> None:
+        if not json_out:
+            common.console.print(f"  {step.name:10} -> {step.target}: {step.report.summary()} "
+                                 f"({step.seconds} s)", highlight=False)
+            for bad in step.report.examples[:10]:
+                common.console.print(f"      line {bad.line}: {bad.reason}: {bad.text}", highlight=False)
+
+    if "hdfs" in wanted or "drive-text" in wanted:
+        client = endpoints.webhdfs(cluster)
+        hdfs_steps = load.load_hdfs(
+            client, day,
+            status=folder / names["status"] if "hdfs" in wanted else None,
+            master=folder / names["master"] if "hdfs" in wanted else None,
+            buy=folder / names["buy"] if "hdfs" in wanted else None,
+            drive_text=folder / names["drive"] if "drive-text" in wanted else None,
+            root=pilot_root.rstrip("/"), progress=show)
+        steps.extend(hdfs_steps)
+    if "hbase" in wanted or "hbase-rows" in wanted:
+        conn = endpoints.hbase(cluster)
+        master = cluster.first("hbase_master")
+        presplit = None
+        if master is not None:
+            root = cluster.var("bigdata_install_root", "/opt/bigdata")
+            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{root}/hbase/bin/hbase"))
+            presplit = load.ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)
+        extra["hbase_table"] = load.ensure_hbase_table(conn, presplit)
+        if not json_out:
+            common.console.print(f"  hbase      {load.HBASE_TABLE}: {extra['hbase_table']}")
+        if "hbase-rows" in wanted:
+            step = load.load_hbase(conn, folder / names["drive"])
+            steps.append(step)
+            show(step)
+    if "kafka" in wanted:
+        step = load.load_kafka(endpoints.kafka_bootstrap(cluster), folder / names["drive"], speedup=speedup)
+        steps.append(step)
+        show(step)
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json({"day": day, "steps": [asdict(s) for s in steps], **extra})
+
+
+@pilot_app.command("mart")
+def mart_cmd(
+    day: DayOpt,
+    inventory: OptInventoryOpt = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="hive: HiveServer2 (SmartCar_Drive_Info over HBase); spark: the Spark Thrift Server "
+        "(SmartCar_Drive_Info as text, see `pilot load --to drive-text`).")] = "hive",
+    hs2: Annotated[str | None, typer.Option(
+        "--hs2", help="HOST:PORT of the HiveServer2-protocol server, instead of the inventory's.",
+        show_default=False)] = None,
+    auth: Annotated[str | None, typer.Option(
+        "--auth", help="Server auth mode NONE or NOSASL (default: the inventory's setting, else NONE).",
+        show_default=False)] = None,
+    user: Annotated[str | None, typer.Option("--user", help="User name for the session.",
+                                             show_default=False)] = None,
+    subjects: Annotated[str | None, typer.Option(
+        "--subjects", help="Comma-separated subset of tables,status,drive,symptom,emergency,buylist.",
+        show_default=False)] = None,
+    pilot_root: PilotRootOpt = "/pilot-pjt",
+    json_out: common.JsonOpt = False,
+) -> None:
+    """Build the five subject marts of a day through HiveServer2.
+
+    Creates the external tables, then builds status, drive, symptom, emergency and item-purchase marts
+    one subject at a time. Re-running a day overwrites only that day's partitions.
+    """
+    from bigdata_admin.pilot import endpoints, mart
+
+    if engine not in mart.ENGINES:
+        common.fail(f"--engine {engine!r} is not one of {', '.join(mart.ENGINES)}",
+                    "Use --engine hive or spark.")
+    mart.params_for(day)
+    cluster = _cluster(inventory)
+    conn = endpoints.sql_connection(cluster, engine, hs2, auth, user, "--hs2")
+    wanted = [s.strip() for s in subjects.split(",")] if subjects else None
+
+    def progress(name: str, result: mart.SubjectResult | None) -> None:
+        if json_out:
+            return
+        if result is None:
+            common.console.print(f"  building {name} ...", highlight=False)
+        else:
+            rows = f"{result.rows:,} rows in {result.table}" if result.table else "ready"
+            common.console.print(f"  [green]done[/] {name}: {rows} ({result.seconds} s)", highlight=False)
+
+    try:
+        results = mart.build(conn, day, engine=engine, pilot_root=pilot_root, subjects=wanted,
+                             progress=progress)
+    finally:
+        conn.close()
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json({"day": day, "engine": engine, "subjects": [asdict(r) for r in results]})
+
+
+@pilot_app.command("analyze")
+def analyze_cmd(
+    day: DayOpt,
+    inventory: OptInventoryOpt = None,
+    impala: Annotated[str | None, typer.Option(
+        "--impala", help="HOST:PORT of Impala's HiveServer2 port instead of the inventory's.",
+        show_default=False)] = None,
+    spark: Annotated[str | None, typer.Option(
+        "--spark", help="HOST:PORT of the Spark Thrift Server instead of the inventory's.",
+        show_default=False)] = None,
+    impala_auth: Annotated[str | None, typer.Option("--impala-auth", help="NONE or NOSASL.",
+                                                    show_default=False)] = None,
+    spark_auth: Annotated[str | None, typer.Option("--spark-auth", help="NONE or NOSASL.",
+                                                   show_default=False)] = None,
+    not_impala: Annotated[bool, typer.Option(
+        "--impala-is-hs2", help="The --impala endpoint is a HiveServer2/Spark server standing in for "
+        "Impala (skip INVALIDATE METADATA).")] = False,
+    min_speed: Annotated[float, typer.Option("--min-speed", help="Speed threshold (km/h) for areas.")] = 60,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Report directory (default ./pilot-report/DAY).", show_default=False)] = None,
+    json_out: common.JsonOpt = False,
+) -> None:
+    """Run the Impala and Spark SQL analyses of a day and write an HTML report.
+
+    Prints each result as a table and writes index.html with PNG charts (average speed per area,
+    fastest car per area, symptom counts, emergency checks) and results.json.
+    """
+    from rich.table import Table
+
+    from bigdata_admin.pilot import analyze, endpoints, mart
+
+    mart.params_for(day)
+    cluster = _cluster(inventory)
+    impala_conn = endpoints.sql_connection(cluster, "impala", impala, impala_auth, None, "--impala")
+    try:
+        spark_conn = endpoints.sql_connection(cluster, "spark", spark, spark_auth, None, "--spark")
+    except BaseException:
+        impala_conn.close()
+        raise
+    try:
+        results = analyze.run(impala_conn, spark_conn, day, min_speed=min_speed,
+                              impala_is_impala=not not_impala)
+    finally:
+        impala_conn.close()
+        spark_conn.close()
+    out = report if report is not None else Path("pilot-report") / day
+    index = analyze.write_report(results, out, day)
+    if json_out:
+        common.print_json({"day": day, "report": str(index),
+                           "analyses": {r.name: {"columns": r.columns, "rows": r.rows} for r in results}})
+        return
+    for r in results:
+        table = Table(title=f"{r.title}: {len(r.rows)} rows")
+        for c in r.columns:
+            table.add_column(c)
+        for row in r.rows[:30]:
+            table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+        common.console.print(table)
+    common.console.print(f"[green]report[/] {index}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
+    app.add_typer(pilot_app, name="pilot")

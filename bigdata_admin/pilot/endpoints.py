@@ -1,0 +1,61 @@
+"""Where the pilot's steps connect: from the inventory, or from explicit HOST:PORT options.
+
+SQL goes through `bigdata_admin.sqlclient`; WebHDFS and HBase Thrift through `bigdata_admin.clients`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bigdata_admin.errors import BadInput
+
+if TYPE_CHECKING:
+    from bigdata_admin.inventory import Cluster
+
+
+def parse_host_port(text: str, option: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadInput(f"{option} {text!r} is not HOST:PORT", fix=f"Pass e.g. {option} 127.0.0.1:10000.")
+    return host, int(port)
+
+
+def sql_connection(cluster: Cluster | None, service: str, override: str | None, auth: str | None,
+                   user: str | None, option: str) -> Any:
+    """A DB-API connection to the service ("hive", "spark", "impala") or to the HOST:PORT override."""
+    from bigdata_admin import sqlclient
+
+    if override:
+        host, port = parse_host_port(override, option)
+        setting = None
+        default_auth = "NOSASL" if service == "impala" else "NONE"
+    else:
+        if cluster is None:
+            raise BadInput(f"no {service} endpoint: pass an inventory with -i or {option} HOST:PORT",
+                           fix=f"Add `-i INVENTORY` or `{option} HOST:PORT`.")
+        ep = sqlclient.endpoint(cluster, service)
+        host, port, setting, default_auth = ep.host, ep.port, ep.setting, ep.auth
+    return sqlclient.hs2_connect(host, port, (auth or default_auth).upper(), user or "bigdata-admin",
+                                 setting=setting)
+
+
+def webhdfs(cluster: Cluster) -> Any:
+    """A WebHDFS client of the active NameNode (helper D1's clients module)."""
+    from bigdata_admin import clients
+
+    return clients.webhdfs_client(cluster, timeout=60.0)
+
+
+def hbase(cluster: Cluster) -> Any:
+    """A happybase connection to the inventory's HBase Thrift server."""
+    from bigdata_admin import clients
+
+    return clients.happybase_connection(cluster, timeout_ms=60_000)
+
+
+def kafka_bootstrap(cluster: Cluster) -> list[str]:
+    brokers = cluster.hosts_in("kafka_broker")
+    if not brokers:
+        raise BadInput("the inventory has no kafka_broker host", fix="Add one under `kafka_broker:`.")
+    return [f"{h.address or h.name}:{int(h.var('kafka_broker_port', cluster.var('kafka_broker_port', 9092)))}"
+            for h in brokers]
