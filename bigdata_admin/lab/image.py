@@ -105,7 +105,7 @@ def ensure(rebuild: bool = False, log: object = print) -> Path:
     with locked(images_dir() / ".lock"):
         existing = current()
         if existing is not None and not rebuild:
-            if meta(existing).get("customise", 1) >= CUSTOMISE_VERSION:
+            if int(str(meta(existing).get("customise", 1))) >= CUSTOMISE_VERSION:
                 return existing
             return _upgrade(existing, log)
         return _build(log)

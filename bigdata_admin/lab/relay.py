@@ -42,6 +42,15 @@ PASS_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "Last-Modified", "ETa
 CHUNK = 256 * 1024
 
 
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(path, threading.Lock())
+
+
 def cacheable(path: str) -> bool:
     """Files whose content never changes under the same name."""
     return path.endswith((".deb", ".udeb", ".dsc")) or "/by-hash/" in path
@@ -82,10 +91,12 @@ class AptProxyHandler(BaseHTTPRequestHandler):
         path = url.path + (f"?{url.query}" if url.query else "")
         cached = self.cache_dir / url.hostname / url.path.lstrip("/")
         if cacheable(url.path) and "Range" not in self.headers:
-            if cached.is_file():
-                self._send_file(cached, head)
-                return
-            self._fetch(url.hostname, url.port or 80, path, head, store=cached)
+            # One download per file: hosts asking for it at the same time wait for the first.
+            with _file_lock(cached):
+                if cached.is_file():
+                    self._send_file(cached, head)
+                    return
+                self._fetch(url.hostname, url.port or 80, path, head, store=cached)
             return
         self._fetch(url.hostname, url.port or 80, path, head, store=None)
 

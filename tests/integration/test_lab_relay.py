@@ -132,3 +132,21 @@ def test_relay_process_serves_artifacts_and_stops(tmp_path: Path) -> None:
         relay.stop(pid)
     assert not relay.is_relay(pid)
     assert not relay.port_open("127.0.0.1", ports[0])
+
+
+def test_simultaneous_requests_download_a_package_once(mirror: tuple[str, Path],
+                                                       proxy: tuple[str, Path]) -> None:
+    upstream, root = mirror
+    proxy_url, _ = proxy
+    url = f"http://{upstream}/debian/pool/main/t/tiny/tiny_1.0_all.deb"
+    want = (root / "debian/pool/main/t/tiny/tiny_1.0_all.deb").read_bytes()
+    results: list[tuple[int, bytes, str]] = []
+    threads = [threading.Thread(target=lambda: results.append(_get(proxy_url, url))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 6
+    assert all(status == 200 and body == want for status, body, _ in results)
+    assert sorted(how for _, _, how in results) == ["HIT"] * 5 + ["MISS"]
+    assert _Quiet.hits.count("/debian/pool/main/t/tiny/tiny_1.0_all.deb") == 1
