@@ -206,8 +206,40 @@ def exec_(
         raise typer.Exit(1)
 
 
+def relay(
+    bind: Annotated[str, typer.Option("--bind", help="Address of this (control) host the nodes reach.",
+                                      show_default=False)],
+    allow: Annotated[list[str] | None, typer.Option(
+        "--allow", help="Mirror host name to relay (repeat; default: the Debian mirror of this host's "
+                        "apt sources).")] = None,
+    proxy_port: Annotated[int, typer.Option("--proxy-port", help="apt proxy port.")] = 3142,
+    artifact_port: Annotated[int, typer.Option("--artifact-port", help="Artifact cache port.")] = 8765,
+    apt_cache: Annotated[Path | None, typer.Option("--apt-cache", help="Package cache directory "
+                                                   "(default: <state dir>/lab/apt-cache).")] = None,
+) -> None:
+    """Serve an offline cluster from this control host (foreground): an apt proxy for OS packages
+    (nodes: `Acquire::http::Proxy "http://BIND:3142";`) and the artifact cache over HTTP (inventory:
+    `bigdata_artifact_base_url: http://BIND:8765`). `lab up` starts one per lab by itself."""
+    from urllib.parse import urlsplit
+
+    from bigdata_admin import paths
+    from bigdata_admin.errors import BadInput
+    from bigdata_admin.lab import image
+    from bigdata_admin.lab import relay as relay_mod
+    from bigdata_admin.lab.util import lab_root
+
+    hosts = allow or [urlsplit(image.host_mirror()).hostname or "deb.debian.org"]
+    try:
+        relay_mod.serve(bind, proxy_port, artifact_port, hosts, apt_cache or lab_root() / "apt-cache",
+                        paths.cache_dir())
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {bind} ports {proxy_port}/{artifact_port}: {exc.strerror}",
+                       fix="Use an address of this host (`ip -4 addr`) and free ports.") from exc
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.add_typer(lab_app)
+    app.command("relay")(relay)
     app.command("exec", help="Run an ad-hoc command on hosts of an inventory over SSH, in parallel "
                 "(`bigdata-admin exec -i INV --group zookeeper -- uptime`).")(exec_)

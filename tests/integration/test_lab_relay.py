@@ -150,3 +150,42 @@ def test_simultaneous_requests_download_a_package_once(mirror: tuple[str, Path],
     assert all(status == 200 and body == want for status, body, _ in results)
     assert sorted(how for _, _, how in results) == ["HIT"] * 5 + ["MISS"]
     assert _Quiet.hits.count("/debian/pool/main/t/tiny/tiny_1.0_all.deb") == 1
+
+
+def test_relay_verb_serves_in_the_foreground(tmp_path: Path, mirror: tuple[str, Path]) -> None:
+    """`bigdata-admin relay` as an air-gapped cluster's control host would run it."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    upstream, root = mirror
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    env = {**os.environ, "BIGDATA_ADMIN_CACHE_DIR": str(tmp_path / "artifacts")}
+    proc = subprocess.Popen([sys.executable, "-m", "bigdata_admin", "relay", "--bind", "127.0.0.1",
+                             "--allow", "127.0.0.1", "--proxy-port", str(ports[0]), "--artifact-port",
+                             str(ports[1]), "--apt-cache", str(tmp_path / "apt")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not (relay.port_open("127.0.0.1", ports[0]) and relay.port_open("127.0.0.1", ports[1])):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        url = f"http://{upstream}/debian/pool/main/t/tiny/tiny_1.0_all.deb"
+        status, body, _ = _get(f"http://127.0.0.1:{ports[0]}", url)
+        assert status == 200 and body == (root / "debian/pool/main/t/tiny/tiny_1.0_all.deb").read_bytes()
+        assert (tmp_path / "apt/127.0.0.1/debian/pool/main/t/tiny/tiny_1.0_all.deb").is_file()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    busy = subprocess.run([sys.executable, "-m", "bigdata_admin", "relay", "--bind", "192.0.2.250"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert busy.returncode == 2
+    assert "cannot listen on 192.0.2.250" in busy.stderr and "fix:" in busy.stderr
