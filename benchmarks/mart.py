@@ -28,7 +28,7 @@ def lay_out(data: Path, root: Path) -> None:
     jobs = [
         (root / load.STATUS_DIR / f"wrk_date={DAY}" / names["status"],
          lambda r: load.status_payload(data / names["status"], r)),
-        (root / load.DRIVE_TEXT_DIR / f"wrk_date={DAY}" / "drive.txt",
+        (root / load.DRIVE_TEXT_DIR / load.drive_text_name(DAY),
          lambda r: load.drive_text_payload(data / names["drive"], r)),
         (root / load.MASTER_DIR / "CarMaster.txt", lambda r: load.delimited_payload(data / names["master"],
                                                                                     "master", r)),

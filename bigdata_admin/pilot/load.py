@@ -83,6 +83,11 @@ def delimited_payload(path: Path, kind: str, report: records.ParseReport) -> Ite
     return _chunked(sep.join(r) + "\n" for r in rows)
 
 
+def drive_text_name(day: str) -> str:
+    """File of a day's driving records in the (unpartitioned) text SmartCar_Drive_Info directory."""
+    return f"SmartCarDriveInfo_{day}.txt"
+
+
 def hbase_split_keys(regions: int = HBASE_REGIONS) -> list[str]:
     """Split points for `DriverCarInfo`.
 
@@ -145,8 +150,9 @@ def load_hdfs(client: Any, day: str, *, status: Path | None, master: Path | None
         jobs.append(("buy", buy, f"{root}/{BUY_DIR}", f"CarItemBuyList_{day[:6]}.txt", False,
                      lambda p, r: delimited_payload(p, "buy", r)))
     if drive_text:
-        jobs.append(("drive-text", drive_text, f"{root}/{DRIVE_TEXT_DIR}/wrk_date={day}",
-                     f"SmartCarDriveInfo_{day}.txt", True, drive_text_payload))
+        # SmartCar_Drive_Info is not partitioned: one file per day directly in its directory.
+        jobs.append(("drive-text", drive_text, f"{root}/{DRIVE_TEXT_DIR}", drive_text_name(day), False,
+                     drive_text_payload))
     for name, path, target, file_name, replace, build in jobs:
         if not path.is_file():
             raise BadInput(f"{path} does not exist",
