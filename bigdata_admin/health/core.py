@@ -46,6 +46,19 @@ def read_secret(cluster: Cluster, name: str) -> str | None:
     return text.strip().split(" salt=")[0] or None
 
 
+def short_error(exc: BaseException) -> str:
+    """The telling line of a client library's error (e.g. psycopg's `FATAL: ...`), on one line."""
+    import re
+
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    fatal = next((x for x in lines if "FATAL" in x), None)
+    if fatal is not None:
+        return fatal[fatal.index("FATAL"):]
+    return re.sub(r"^.* failed: ", "", lines[0])
+
+
 def port_open(host: str, port_: int, timeout: float = TIMEOUT) -> bool:
     try:
         with socket.create_connection((host, port_), timeout=timeout):

@@ -22,6 +22,7 @@ from bigdata_admin.health.core import (
     port_open,
     quorum_size,
     read_secret,
+    short_error,
     storm_ui_url,
 )
 from bigdata_admin.inventory import Cluster, Host
@@ -200,7 +201,7 @@ def postgresql(cluster: Cluster, host: Host) -> ProbeResult:
                              connect_timeout=int(TIMEOUT)) as conn:
             version = conn.execute("SHOW server_version").fetchone()
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = short_error(exc)
         return ProbeResult(host.name, "metastore_db", False, "down",
                            f"{user}@{addr}:{pg_port}/{dbname}: {first}")
     server_version = version[0] if version else "?"

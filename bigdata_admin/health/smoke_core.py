@@ -22,6 +22,7 @@ from bigdata_admin.health.core import (
     port,
     quorum_size,
     read_secret,
+    short_error,
     storm_ui_url,
 )
 from bigdata_admin.inventory import Cluster, Host
@@ -34,7 +35,7 @@ def _timed(name: str, component: str, fn: Callable[[], tuple[bool, str, dict[str
     try:
         passed, detail, data = fn()
     except Exception as exc:  # a smoke test reports failures, it does not crash the run
-        passed, detail, data = False, f"{type(exc).__name__}: {exc}", {}
+        passed, detail, data = False, f"{type(exc).__name__}: {short_error(exc)}", {}
     return SmokeResult(name, component if component else "", passed, round(time.monotonic() - start, 3),
                        detail, data)
 

@@ -115,3 +115,12 @@ def test_a_service_without_probe_is_judged_on_systemd_and_port() -> None:
     row.port_open = False
     assert not row.healthy
     assert row.problem == "port 8020 closed"
+
+
+def test_short_error_keeps_the_telling_line() -> None:
+    from bigdata_admin.health.core import short_error
+
+    exc = Exception('connection failed: connection to server at "10.0.0.1", port 5432 failed: FATAL:  no '
+                    'pg_hba.conf entry for host "10.0.0.9"\nconnection to server at "10.0.0.1" failed: again')
+    assert short_error(exc) == 'FATAL:  no pg_hba.conf entry for host "10.0.0.9"'
+    assert short_error(Exception()) == "Exception"
