@@ -186,15 +186,33 @@ def connect_to(cluster: Cluster, service: str, driver: Driver | str = "impyla", 
     return hs2_connect(ep.host, ep.port, ep.auth, user, driver, timeout=timeout, setting=ep.setting)
 
 
-def query(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-    """Run one statement; return its rows (empty for statements without a result set)."""
+ROW_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES", "FROM",
+                            "TABLE", "SET"})
+"""First keywords of statements that return rows. Others (DDL, INSERT) are not fetched: the Spark
+Thrift Server describes them with a `Result` column but fetching it fails in PyHive."""
+
+
+def returns_rows(sql: str) -> bool:
+    text = sql.lstrip()
+    while text.startswith(("--", "(")):
+        text = text.split("\n", 1)[1].lstrip() if text.startswith("--") else text[1:].lstrip()
+    words = text.split(None, 1)
+    return bool(words) and words[0].upper() in ROW_STATEMENTS
+
+
+def query(conn: Any, sql: str, params: Sequence[Any] | None = None,
+          fetch: bool | None = None) -> list[tuple[Any, ...]]:
+    """Run one statement; return its rows (empty for statements that return none).
+
+    fetch: force fetching (True) or not (False); by default decided by the first keyword.
+    """
     cur = conn.cursor()
     try:
         if params is None:
             cur.execute(sql)
         else:
             cur.execute(sql, params)
-        if cur.description is None:
+        if fetch is False or (fetch is None and not returns_rows(sql)) or cur.description is None:
             return []
         return [tuple(row) for row in cur.fetchall()]
     finally:
