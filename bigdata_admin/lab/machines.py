@@ -7,7 +7,9 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -361,34 +363,37 @@ def down(name: str = "dev", *, keep_state: bool = False, log: Log = _quiet) -> l
 
 
 def _stop_hosts(state: model.LabState, timeout: float = 30.0) -> list[str]:
+    """Power every running host off at once (SIGTERM to nspawn = orderly poweroff); after `timeout`
+    kill what is left, including the container's processes (they outlive a killed nspawn)."""
     done: list[str] = []
     live = {h: hs for h, hs in state.hosts.items() if _is_nspawn(hs.pid, hs.machine)}
+    started = time.monotonic()
     for hs in live.values():
         assert hs.pid
         with contextlib.suppress(ProcessLookupError):
-            os.kill(hs.pid, signal.SIGTERM)  # nspawn turns it into an orderly poweroff
+            os.kill(hs.pid, signal.SIGTERM)
+    running = dict(live)
 
     def gone() -> bool:
-        for hs in live.values():
+        for h, hs in list(running.items()):
             assert hs.pid
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(hs.pid, os.WNOHANG)
-        return not any(_is_nspawn(hs.pid, hs.machine) for hs in live.values())
+            if not _is_nspawn(hs.pid, hs.machine):
+                done.append(f"{h}: powered off ({time.monotonic() - started:.1f} s)")
+                del running[h]
+        return not running
 
     if not wait_until(gone, timeout, 0.1):
-        for hs in live.values():
-            if _is_nspawn(hs.pid, hs.machine):
-                assert hs.pid
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(hs.pid, signal.SIGKILL)
-                done.append(f"{hs.name}: killed (no poweroff within {timeout:.0f} s)")
-        wait_until(gone, 5)
-        for hs in live.values():
+        for h, hs in running.items():
+            assert hs.pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(hs.pid, signal.SIGKILL)
             for cg in _cgroup_dirs(hs.machine):
                 _kill_cgroup(cg)
-    for h in live:
-        done.append(f"{h}: powered off")
-    return done
+            done.append(f"{h}: killed (no poweroff within {timeout:.0f} s)")
+        wait_until(gone, 5)
+    return sorted(done)
 
 
 def _cgroup_procs(path: Path) -> list[int]:
@@ -510,15 +515,22 @@ def _down(name: str, keep_state: bool, log: Log) -> list[str]:
         return _sweep(name)
     state = model.LabState.read(state_file)
     done = _stop_hosts(state)
-    for hs in state.hosts.values():
+    started = time.monotonic()
+
+    def clean(hs: model.HostState) -> None:
         merged = lab_dir(name) / "hosts" / hs.name / "merged"
         for m in mounts_under(merged):
             unmount(m)
-        net.remove_host(hs.netns, hs.veth)
+        net.remove_host(hs.netns, hs.veth)  # waits for the kernel to drop the veth
         remove_tree(PROPAGATE_DIR / hs.machine)
         for cg in _cgroup_dirs(hs.machine):
+            _kill_cgroup(cg)
             _remove_cgroup(cg)
         hs.pid = None
+
+    with ThreadPoolExecutor(max_workers=max(1, len(state.hosts))) as pool:
+        list(pool.map(clean, state.hosts.values()))
+    done.append(f"unmounted disks, removed namespaces, veths, cgroups ({time.monotonic() - started:.1f} s)")
     for root in CGROUP_ROOTS:
         with contextlib.suppress(OSError):
             (root / CGROUP_PARENT).rmdir()  # only when no other lab uses it
@@ -535,8 +547,9 @@ def _down(name: str, keep_state: bool, log: Log) -> list[str]:
         done.append(f"removed inventory {inv}")
     elif inv.is_dir():
         done.append(f"kept inventory {inv} (edited since `lab up` wrote it)")
+    started = time.monotonic()
     remove_tree(lab_dir(name))
-    done.append("removed the disks")
+    done.append(f"removed the disks ({time.monotonic() - started:.1f} s)")
     in_use = {Path(s.image).resolve() for s in all_states().values()}
     for img in image.prune(in_use):
         done.append(f"removed unused image {img}")

@@ -128,4 +128,6 @@ def remove_tree(path: Path) -> None:
         unmount(m)
     if mounts_under(path):
         raise RunFailed(f"{path} still has mounts; not deleting it", fix="Unmount them by hand.")
-    shutil.rmtree(path, ignore_errors=True)
+    # rm is much faster than shutil.rmtree on big trees; --one-file-system never crosses a mount.
+    if not ok(["rm", "-rf", "--one-file-system", "--", str(path)]):
+        shutil.rmtree(path, ignore_errors=True)
