@@ -1,0 +1,420 @@
+"""Render the HDFS, YARN and HBase configuration of the single-node, classroom and ha inventories with
+Ansible's own templating (`bigdata_action=render`: the real plays, touching no host) and check what
+the files MEAN: keys exist in Hadoop's own *-default.xml (read from pyspark's Hadoop client jar when
+installed), and every value that must agree across hosts and services agrees (fs.defaultFS, the HA
+nameservice and its NameNodes, the journal URI, the ZooKeeper quorum, hbase.rootdir, ports, memory).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from bigdata_admin import clients, inventory
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+INVENTORIES = ("single-node", "classroom", "ha")
+HADOOP_FILES = ("core-site.xml", "hdfs-site.xml", "yarn-site.xml", "mapred-site.xml")
+
+HA_ONLY_KEYS = (
+    "dfs.nameservices",
+    "dfs.namenode.shared.edits.dir",
+    "dfs.ha.automatic-failover.enabled",
+    "ha.zookeeper.quorum",
+    "dfs.journalnode.edits.dir",
+    "dfs.ha.fencing.methods",
+)
+
+# hdfs-default.xml lives in the hadoop-hdfs server jar, which pyspark does not ship; these are the
+# hdfs-default.xml (Hadoop 3.3) property names the role may write. A key outside this list fails the
+# test until it is checked against hdfs-default.xml and added here.
+HDFS_DEFAULT_KEYS = frozenset(
+    {
+        "dfs.replication",
+        "dfs.webhdfs.enabled",
+        "dfs.permissions.superusergroup",
+        "dfs.namenode.name.dir",
+        "dfs.datanode.data.dir",
+        "dfs.namenode.rpc-bind-host",
+        "dfs.namenode.servicerpc-bind-host",
+        "dfs.namenode.http-bind-host",
+        "dfs.datanode.address",
+        "dfs.datanode.http.address",
+        "dfs.datanode.ipc.address",
+        "dfs.client.use.datanode.hostname",
+        "dfs.datanode.use.datanode.hostname",
+        "dfs.namenode.datanode.registration.ip-hostname-check",
+        "dfs.namenode.rpc-address",
+        "dfs.namenode.http-address",
+        "dfs.namenode.secondary.http-address",
+        "dfs.namenode.checkpoint.dir",
+        "dfs.nameservices",
+        "dfs.ha.namenodes.EXAMPLENAMESERVICE",
+        "dfs.namenode.shared.edits.dir",
+        "dfs.journalnode.edits.dir",
+        "dfs.journalnode.rpc-address",
+        "dfs.journalnode.http-address",
+        "dfs.client.failover.proxy.provider",
+        "dfs.ha.automatic-failover.enabled",
+        "dfs.ha.fencing.methods",
+        "dfs.ha.zkfc.port",
+    }
+)
+
+
+def parse_site(path: Path) -> dict[str, str]:
+    root = ET.parse(path).getroot()
+    assert root.tag == "configuration", path
+    out: dict[str, str] = {}
+    for prop in root.findall("property"):
+        name, value = prop.findtext("name"), prop.findtext("value")
+        assert name and value is not None, f"{path}: property without name or value"
+        assert name not in out, f"{path}: {name} appears twice"
+        assert "{{" not in name and "{{" not in value, f"{path}: {name} was not templated"
+        out[name] = value
+    return out
+
+
+@pytest.fixture(scope="module", params=INVENTORIES)
+def rendered(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[inventory.Cluster, Path]:
+    name = request.param
+    out = tmp_path_factory.mktemp(f"hadoop-render-{name}")
+    env = {
+        **os.environ,
+        "BIGDATA_ADMIN_STATE_DIR": str(out / "state"),
+        "BIGDATA_ADMIN_CACHE_DIR": str(out / "cache"),
+        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+    }
+    playbook = out / "render.yml"
+    playbook.write_text(
+        "".join(
+            f"- name: Render {play}\n"
+            f"  ansible.builtin.import_playbook: {REPO / 'playbooks/services' / play}.yml\n"
+            for play in ("hdfs", "yarn", "hbase")
+        )
+    )
+    proc = subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK),
+            "-i",
+            str(REPO / "inventories" / name),
+            str(playbook),
+            "-e",
+            "bigdata_action=render",
+            "-e",
+            f"bigdata_render_dir={out / 'files'}",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return inventory.load(REPO / "inventories" / name), out / "files"
+
+
+def _hadoop_hosts(cluster: inventory.Cluster) -> list[str]:
+    groups = (
+        "hdfs_namenode",
+        "hdfs_journalnode",
+        "hdfs_datanode",
+        "yarn_resourcemanager",
+        "yarn_nodemanager",
+        "hbase_master",
+        "hbase_regionserver",
+        "hbase_thrift",
+    )
+    return list(dict.fromkeys(h.name for g in groups for h in cluster.hosts_in(g)))
+
+
+def _sites(files: Path, host: str) -> dict[str, dict[str, str]]:
+    return {f: parse_site(files / host / f) for f in HADOOP_FILES}
+
+
+@cache
+def _hadoop_jar() -> Path | None:
+    try:
+        import pyspark
+    except ImportError:
+        return None
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    return jars[-1] if jars else None
+
+
+@cache
+def _jar_defaults() -> dict[str, frozenset[str]] | None:
+    jar_path = _hadoop_jar()
+    if jar_path is None:
+        return None
+    out: dict[str, frozenset[str]] = {}
+    with zipfile.ZipFile(jar_path) as jar:
+        for name in ("core-default.xml", "yarn-default.xml", "mapred-default.xml"):
+            root = ET.fromstring(jar.read(name))
+            out[name] = frozenset(p.findtext("name") or "" for p in root.iter("property"))
+    return out
+
+
+@cache
+def _jar_class_strings() -> bytes:
+    """Every class file of the Hadoop client jar, concatenated: config key constants live there."""
+    jar_path = _hadoop_jar()
+    assert jar_path is not None
+    with zipfile.ZipFile(jar_path) as jar:
+        return b"".join(
+            jar.read(n)
+            for n in jar.namelist()
+            if n.endswith(".class")
+            and n.startswith(
+                (
+                    "org/apache/hadoop/mapred",
+                    "org/apache/hadoop/yarn/conf",
+                    "org/apache/hadoop/fs",
+                    "org/apache/hadoop/conf",
+                )
+            )
+        )
+
+
+def test_every_hadoop_host_gets_the_same_client_config(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    hosts = _hadoop_hosts(cluster)
+    first = _sites(files, hosts[0])
+    for host in hosts[1:]:
+        sites = _sites(files, host)
+        for f in ("core-site.xml", "yarn-site.xml", "mapred-site.xml"):
+            assert sites[f] == first[f], f"{host}: {f} differs from {hosts[0]}'s"
+        # hdfs-site differs only by per-host directories.
+        strip = {"dfs.datanode.data.dir", "dfs.namenode.name.dir"}
+        assert {k: v for k, v in sites["hdfs-site.xml"].items() if k not in strip} == {
+            k: v for k, v in first["hdfs-site.xml"].items() if k not in strip
+        }
+
+
+def test_keys_exist_in_hadoop_defaults(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    sites = _sites(files, _hadoop_hosts(cluster)[0])
+    ns = str(cluster.var("hdfs_nameservice"))
+    for key in sites["hdfs-site.xml"]:
+        generic = key.replace(f".{ns}.", ".").removesuffix(f".{ns}")
+        generic = re.sub(r"\.nn\d+$", "", generic)
+        generic = "dfs.ha.namenodes.EXAMPLENAMESERVICE" if generic == "dfs.ha.namenodes" else generic
+        assert generic in HDFS_DEFAULT_KEYS, f"hdfs-site.xml: {key} is not an hdfs-default.xml property"
+    defaults = _jar_defaults()
+    if defaults is None:
+        pytest.skip("pyspark (Hadoop client jar with core/yarn/mapred-default.xml) is not installed")
+    for f, default_file in (
+        ("core-site.xml", "core-default.xml"),
+        ("yarn-site.xml", "yarn-default.xml"),
+        ("mapred-site.xml", "mapred-default.xml"),
+    ):
+        for key in sites[f]:
+            if key.startswith("hadoop.proxyuser."):
+                continue  # per-user keys; documented in core-default's description, not as properties
+            # A few real keys (e.g. mapreduce.map.env) are only commented examples in *-default.xml:
+            # then the key must be a string constant in Hadoop's own classes (MRJobConfig, ...).
+            assert key in defaults[default_file] or key.encode() in _jar_class_strings(), (
+                f"{f}: {key} is neither in Hadoop's {default_file} nor a key Hadoop's code reads"
+            )
+
+
+def test_default_fs_and_ha(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    namenodes = [h.name for h in cluster.hosts_in("hdfs_namenode")]
+    rpc, http = cluster.var("hdfs_namenode_rpc_port"), cluster.var("hdfs_namenode_http_port")
+    for host in _hadoop_hosts(cluster):
+        core = parse_site(files / host / "core-site.xml")
+        hdfs = parse_site(files / host / "hdfs-site.xml")
+        assert hdfs["dfs.webhdfs.enabled"] == "true"
+        assert int(hdfs["dfs.replication"]) <= len(cluster.hosts_in("hdfs_datanode"))
+        if len(namenodes) == 1:
+            assert core["fs.defaultFS"] == f"hdfs://{namenodes[0]}:{rpc}"
+            assert hdfs["dfs.namenode.rpc-address"] == f"{namenodes[0]}:{rpc}"
+            assert hdfs["dfs.namenode.http-address"] == f"{namenodes[0]}:{http}"
+            assert hdfs["dfs.namenode.secondary.http-address"].endswith(
+                f":{cluster.var('hdfs_secondarynamenode_http_port')}"
+            )
+            leaked = [k for k in (*core, *hdfs) if k in HA_ONLY_KEYS or k.startswith("dfs.ha.")]
+            assert not leaked, f"single NameNode, yet HA keys: {leaked}"
+            continue
+        ns = str(cluster.var("hdfs_nameservice"))
+        assert core["fs.defaultFS"] == f"hdfs://{ns}"
+        assert hdfs["dfs.nameservices"] == ns
+        ids = hdfs[f"dfs.ha.namenodes.{ns}"].split(",")
+        assert len(ids) == 2
+        assert sorted(hdfs[f"dfs.namenode.rpc-address.{ns}.{i}"] for i in ids) == sorted(
+            f"{nn}:{rpc}" for nn in namenodes
+        )
+        assert sorted(hdfs[f"dfs.namenode.http-address.{ns}.{i}"] for i in ids) == sorted(
+            f"{nn}:{http}" for nn in namenodes
+        )
+        journals = [h.name for h in cluster.hosts_in("hdfs_journalnode")]
+        jport = cluster.var("hdfs_journalnode_rpc_port")
+        assert (
+            hdfs["dfs.namenode.shared.edits.dir"]
+            == "qjournal://" + ";".join(f"{j}:{jport}" for j in journals) + f"/{ns}"
+        )
+        assert len(journals) >= 3 and len(journals) % 2 == 1
+        assert hdfs["dfs.ha.automatic-failover.enabled"] == "true"
+        assert hdfs[f"dfs.client.failover.proxy.provider.{ns}"].endswith("ConfiguredFailoverProxyProvider")
+        zk = [f"{h.name}:{cluster.var('zookeeper_client_port')}" for h in cluster.hosts_in("zookeeper")]
+        assert core["ha.zookeeper.quorum"].split(",") == zk
+        assert "dfs.namenode.rpc-address" not in hdfs and "dfs.namenode.secondary.http-address" not in hdfs
+
+
+def test_daemons_per_host(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    ha = len(cluster.hosts_in("hdfs_namenode")) > 1
+    expect: dict[str, set[str]] = {}
+    for group, unit in (
+        ("hdfs_namenode", "hdfs-namenode"),
+        ("hdfs_datanode", "hdfs-datanode"),
+        ("yarn_resourcemanager", "yarn-resourcemanager"),
+        ("yarn_nodemanager", "yarn-nodemanager"),
+        ("hbase_master", "hbase-master"),
+        ("hbase_regionserver", "hbase-regionserver"),
+        ("hbase_thrift", "hbase-thrift"),
+    ):
+        for h in cluster.hosts_in(group):
+            expect.setdefault(h.name, set()).add(unit)
+    if ha:
+        for h in cluster.hosts_in("hdfs_journalnode"):
+            expect.setdefault(h.name, set()).add("hdfs-journalnode")
+        for h in cluster.hosts_in("hdfs_namenode"):
+            expect[h.name].add("hdfs-zkfc")
+    else:
+        expect[cluster.hosts_in("hdfs_namenode")[0].name].add("hdfs-secondarynamenode")
+    for host, units in expect.items():
+        found = {
+            p.stem
+            for p in (files / host).glob("*.service")
+            if p.stem.startswith(("hdfs-", "yarn-", "hbase-"))
+        }
+        assert found == units, host
+
+
+def test_units_use_inventory_java_and_heaps(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    java_root = f"{cluster.var('bigdata_install_root')}/java"
+    heaps = {
+        "hdfs-namenode": "hdfs_namenode_heap_mb",
+        "hdfs-datanode": "hdfs_datanode_heap_mb",
+        "yarn-resourcemanager": "yarn_resourcemanager_heap_mb",
+        "yarn-nodemanager": "yarn_nodemanager_heap_mb",
+        "hbase-master": "hbase_master_heap_mb",
+        "hbase-regionserver": "hbase_regionserver_heap_mb",
+        "hbase-thrift": "hbase_thrift_heap_mb",
+    }
+    java_for = cluster.var("bigdata_java_for")
+    for unit_file in files.glob("*/*.service"):
+        unit = unit_file.stem
+        if unit not in heaps:
+            continue
+        text = unit_file.read_text()
+        host = cluster.hosts[unit_file.parent.name]
+        component = "hbase" if unit.startswith("hbase") else "hadoop"
+        assert f"Environment=JAVA_HOME={java_root}/{java_for[component]}\n" in text, unit_file
+        heap = host.var(heaps[unit])
+        assert f"HEAPSIZE{'_MAX' if component == 'hadoop' else ''}={heap}m\n" in text, unit_file
+        user = {"hdfs": "hdfs", "yarn": "yarn", "hbase": "hbase"}[unit.split("-")[0]]
+        assert f"User={user}\n" in text
+
+
+def test_yarn_resources_and_mapreduce(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    rm = cluster.hosts_in("yarn_resourcemanager")[0].name
+    for nm in cluster.hosts_in("yarn_nodemanager"):
+        yarn = parse_site(files / nm.name / "yarn-site.xml")
+        mapred = parse_site(files / nm.name / "mapred-site.xml")
+        assert yarn["yarn.resourcemanager.hostname"] == rm
+        for key, var in (
+            ("yarn.resourcemanager.address", "yarn_resourcemanager_port"),
+            ("yarn.resourcemanager.scheduler.address", "yarn_resourcemanager_scheduler_port"),
+            ("yarn.resourcemanager.resource-tracker.address", "yarn_resourcemanager_tracker_port"),
+            ("yarn.resourcemanager.admin.address", "yarn_resourcemanager_admin_port"),
+            ("yarn.resourcemanager.webapp.address", "yarn_resourcemanager_http_port"),
+        ):
+            assert yarn[key] == f"{rm}:{cluster.var(var)}", key
+        assert yarn["yarn.nodemanager.webapp.address"].endswith(
+            f":{cluster.var('yarn_nodemanager_http_port')}"
+        )
+        assert int(yarn["yarn.nodemanager.resource.memory-mb"]) == int(nm.var("yarn_nodemanager_memory_mb"))
+        assert int(yarn["yarn.nodemanager.resource.cpu-vcores"]) == int(nm.var("yarn_nodemanager_vcores"))
+        assert "mapreduce_shuffle" in yarn["yarn.nodemanager.aux-services"].split(",")
+        assert (
+            yarn["yarn.nodemanager.aux-services.mapreduce_shuffle.class"]
+            == "org.apache.hadoop.mapred.ShuffleHandler"
+        )
+        assert "HADOOP_MAPRED_HOME" in yarn["yarn.nodemanager.env-whitelist"].split(",")
+        # Hive on MapReduce: jobs go to YARN and find MapReduce in every container.
+        assert mapred["mapreduce.framework.name"] == "yarn"
+        home = f"{cluster.var('bigdata_install_root')}/hadoop-current"
+        for key in ("yarn.app.mapreduce.am.env", "mapreduce.map.env", "mapreduce.reduce.env"):
+            assert mapred[key] == f"HADOOP_MAPRED_HOME={home}", key
+        largest = max(
+            int(mapred[k])
+            for k in (
+                "yarn.app.mapreduce.am.resource.mb",
+                "mapreduce.map.memory.mb",
+                "mapreduce.reduce.memory.mb",
+            )
+        )
+        assert (
+            largest
+            <= int(yarn["yarn.scheduler.maximum-allocation-mb"])
+            <= int(yarn["yarn.nodemanager.resource.memory-mb"])
+        )
+        unit = files / nm.name / "yarn-nodemanager.service"
+        assert f"Environment=HADOOP_MAPRED_HOME={home}\n" in unit.read_text()
+
+
+def test_hbase_agrees_with_hdfs_zookeeper_and_clients(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    transport, protocol = clients.thrift_settings(cluster)
+    zk_hosts = [h.name for h in cluster.hosts_in("zookeeper")]
+    hosts = {
+        h.name for g in ("hbase_master", "hbase_regionserver", "hbase_thrift") for h in cluster.hosts_in(g)
+    }
+    masters = [h.name for h in cluster.hosts_in("hbase_master")]
+    for host in hosts:
+        site = parse_site(files / host / "hbase-site.xml")
+        core = parse_site(files / host / "core-site.xml")
+        assert site["hbase.rootdir"] == core["fs.defaultFS"] + "/hbase"
+        assert site["hbase.cluster.distributed"] == "true"
+        assert site["hbase.zookeeper.quorum"].split(",") == zk_hosts
+        assert site["hbase.zookeeper.property.clientPort"] == str(cluster.var("zookeeper_client_port"))
+        for key, var in (
+            ("hbase.master.port", "hbase_master_port"),
+            ("hbase.master.info.port", "hbase_master_http_port"),
+            ("hbase.regionserver.port", "hbase_regionserver_port"),
+            ("hbase.regionserver.info.port", "hbase_regionserver_http_port"),
+            ("hbase.regionserver.thrift.port", "hbase_thrift_port"),
+            ("hbase.thrift.info.port", "hbase_thrift_http_port"),
+        ):
+            assert site[key] == str(cluster.var(var)), key
+        # The one shared setting: what the server speaks is what happybase_connection() uses.
+        assert site["hbase.regionserver.thrift.framed"] == str(transport == "framed").lower()
+        assert site["hbase.regionserver.thrift.compact"] == str(protocol == "compact").lower()
+        env = (files / host / "hbase-env.sh").read_text()
+        assert "HBASE_MANAGES_ZK=false" in env
+        assert f'HBASE_CLASSPATH="{cluster.var("bigdata_config_root")}/hadoop"' in env
+        backups = (files / host / "backup-masters").read_text().split()
+        assert backups == masters[1:]
+    for i, master in enumerate(masters):
+        unit = (files / master / "hbase-master.service").read_text()
+        assert ("master --backup start" in unit) == (i > 0)
