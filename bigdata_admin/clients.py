@@ -182,7 +182,8 @@ def explain_thrift_error(exc: BaseException, cluster: Cluster, where: str) -> Cl
             fix="Make hbase_thrift_transport / hbase_thrift_protocol in the inventory match the server "
                 "(hbase.regionserver.thrift.framed / .compact in hbase-site.xml), then redeploy hbase "
                 "(`bigdata-admin deploy -i INV --tags hbase`).")
-    if isinstance(exc, ConnectionRefusedError) or "Connection refused" in text_of(exc):
+    if isinstance(exc, ConnectionRefusedError) or any(
+            text in text_of(exc) for text in ("Connection refused", "Could not connect")):
         return ClientError(f"nothing listens at {where} (HBase Thrift server)",
                            fix="Start it (`bigdata-admin start -i INV hbase`), then check "
                                "`bigdata-admin status -i INV`.")
