@@ -1,0 +1,96 @@
+"""Spark deployed for real on the lab: master on h1, workers on h2 and h3, the Thrift Server on h1,
+installed from the pyspark wheel served by the lab's artifact server. Then `status` (probes) and
+`smoke` (SQL round trip through impyla AND PyHive) pass, and a second deploy changes nothing.
+
+The lab cannot run HDFS or the Hive metastore (no Apache artifacts here), so the test deploys an
+inventory holding only the lab's Spark groups (same hosts and variables): Spark then keeps an
+embedded metastore and a local warehouse, and the Thrift Server runs its queries local[N].
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bigdata_admin import inventory, paths
+
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+
+SPARK_GROUPS = ("spark_master", "spark_worker", "spark_thrift")
+
+
+def _need_wheels(cluster: inventory.Cluster) -> None:
+    version = cluster.version("spark") or ""
+    py4j = "0.10.9.7" if version < "4" else "0.10.9.9"
+    wanted = [f"pyspark-{version}-py2.py3-none-any.whl", f"py4j-{py4j}-py2.py3-none-any.whl"]
+    manifest_path = paths.cache_dir() / "manifest.json"
+    files: dict[str, Any] = {}
+    if manifest_path.is_file():
+        files = json.loads(manifest_path.read_text()).get("files", {})
+    missing = [w for w in wanted if w not in files or not (paths.cache_dir() / w).is_file()]
+    if missing:
+        pytest.skip(f"the artifact cache {paths.cache_dir()} lacks {', '.join(missing)}: run "
+                    f"`bigdata-admin artifacts fetch -i INVENTORY spark` (needs PyPI) first")
+
+
+@pytest.fixture(scope="module")
+def spark_inventory(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = Path(lab.inventory)
+    data = yaml.safe_load((src / "hosts.yml").read_text())
+    data["all"]["children"] = {g: v for g, v in data["all"]["children"].items() if g in SPARK_GROUPS}
+    dst = tmp_path_factory.mktemp("spark-lab-inventory")
+    (dst / "group_vars").mkdir()
+    (dst / "hosts.yml").write_text(yaml.safe_dump(data))
+    shutil.copy(src / "group_vars" / "all.yml", dst / "group_vars" / "all.yml")
+    cluster = inventory.load(dst)
+    assert cluster.var("spark_install_method") == "wheel", "the lab inventory installs Spark from the wheel"
+    assert all(cluster.has(g) for g in SPARK_GROUPS)
+    _need_wheels(cluster)
+    playbook = dst / "spark-lab.yml"
+    plays = paths.playbooks_dir() / "services"
+    playbook.write_text(f"- name: Java\n  ansible.builtin.import_playbook: {plays / 'java.yml'}\n"
+                        f"- name: Spark\n  ansible.builtin.import_playbook: {plays / 'spark.yml'}\n")
+    return dst
+
+
+def _deploy(inv: Path, label: str) -> Any:
+    from bigdata_admin.runner import run_playbook
+
+    return run_playbook(inv / "spark-lab.yml", inv, extravars={"bigdata_action": "deploy"},
+                        label=label, show_progress=False)
+
+
+def test_spark_deploys_serves_sql_and_redeploys_without_change(spark_inventory: Path) -> None:
+    from bigdata_admin.health import SMOKE_TESTS, load_plugins
+    from bigdata_admin.health.status import collect
+
+    first = _deploy(spark_inventory, "spark-lab-deploy")
+    assert first.rc == 0, [f"{f.host}: {f.task}: {f.message}" for f in first.failures]
+
+    load_plugins()
+    cluster = inventory.load(spark_inventory)
+    report = collect(cluster, groups=list(SPARK_GROUPS))
+    assert report.healthy, report.as_dict()
+    rows = {(r.host, r.group): r for r in report.rows}
+    expected = {(h.name, g) for g in SPARK_GROUPS for h in cluster.hosts_in(g)}
+    assert set(rows) == expected
+    for row in rows.values():
+        assert row.systemd == "active" and row.probe is not None and row.probe.healthy, row.as_dict()
+    master = next(r for (_h, g), r in rows.items() if g == "spark_master")
+    assert master.probe is not None
+    assert master.probe.data["alive_workers"] == len(cluster.hosts_in("spark_worker"))
+
+    results = SMOKE_TESTS["spark"](cluster)
+    assert {r.data.get("driver") for r in results} == {"impyla", "pyhive"}
+    assert all(r.passed for r in results), [(r.name, r.detail) for r in results]
+
+    second = _deploy(spark_inventory, "spark-lab-redeploy")
+    assert second.rc == 0, [f"{f.host}: {f.task}: {f.message}" for f in second.failures]
+    changed = {host: recap.changed for host, recap in second.recap.items()}
+    assert set(changed) == set(cluster.hosts)
+    assert all(n == 0 for n in changed.values()), f"a second deploy changed something: {changed}"
