@@ -43,7 +43,8 @@ def main() -> None:
     print(f"base image ready in {time.monotonic() - started:.1f} s (cached after the first build)")
     lab.down(NAME)
 
-    to_ssh, to_ping, downs, restarts = [], [], [], []
+    load_before = os.getloadavg()[0]
+    to_ssh, to_ping, downs, restarts, ping_alone = [], [], [], [], []
     pss: list[float] = []
     for run in range(1, a.runs + 1):
         t0 = time.monotonic()
@@ -56,6 +57,9 @@ def main() -> None:
         t_ping = time.monotonic() - t0
         to_ssh.append(t_up)
         to_ping.append(t_ping)
+        t0 = time.monotonic()
+        ansible_ping(lb.inventory)
+        ping_alone.append(time.monotonic() - t0)
         if run == 1:
             time.sleep(5)  # let the hosts settle before measuring idle memory
             pss = [h["memory_pss_mib"] for h in lab.status(NAME)["hosts"]]
@@ -76,9 +80,12 @@ def main() -> None:
     print(f"\n{a.nodes} nodes, cached image, median of {a.runs} runs:")
     print(f"  lab up -> all hosts answer `ansible -m ping`: {med(to_ping):.2f} s (goal < 10 s; "
           f"SSH answering: {med(to_ssh):.2f} s)")
+    print(f"  of which `ansible -m ping` itself (hosts already up): {med(ping_alone):.2f} s")
     print(f"  lab down: {med(downs):.2f} s")
     print(f"  restart with kept disks (to SSH): {med(restarts):.2f} s")
     print(f"  memory per idle host (PSS): {', '.join(f'{m:.1f} MiB' for m in pss)}")
+    print(f"  load average (1 min) before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
