@@ -450,6 +450,11 @@ def generate(options: GenerateOptions, out_dir: Path,
     import time
 
     options.validate()
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise BadInput("the generator needs numpy, which is not installed",
+                       fix="pip install 'bigdata-admin[clients]' (or `pip install numpy`).") from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cars = [car_number(i) for i in range(options.cars)]
