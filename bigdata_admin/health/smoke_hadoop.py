@@ -116,10 +116,11 @@ def compare_yarn_nodes(nodes: list[dict[str, Any]], expected: dict[str, tuple[in
         by_name[name] = node
         by_name.setdefault(name.split(".")[0], node)
     for host, (memory, vcores) in expected.items():
-        node = by_name.get(host) or by_name.get(host.split(".")[0])
-        if node is None:
+        found = by_name.get(host) or by_name.get(host.split(".")[0])
+        if found is None:
             problems.append(f"{host}: not registered with the ResourceManager")
             continue
+        node = found
         if node.get("state") != "RUNNING":
             problems.append(f"{host}: {node.get('state')} ({node.get('healthReport') or 'no report'})")
             continue
