@@ -1,0 +1,290 @@
+"""Render the Hive, Impala and Spark configuration (with HDFS beside them) of the single-node,
+classroom and ha inventories with Ansible's own templating (`bigdata_action=render`: the real plays,
+touching no host) and check what the files MEAN: metastore URIs agree in every file that names them,
+the JDBC URL points at the metastore_db host, ports match the shared defaults, Spark's and Impala's
+Hadoop configuration is the HDFS role's, no file names an HDFS URI other than fs.defaultFS, the Spark
+master URL agrees between the master, the workers and spark-defaults, and the configuration keys exist
+in the component's own jars (pyspark's Spark and Hive 2.3 jars; Hive 3 only keys listed below).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bigdata_admin import inventory
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+INVENTORIES = ("single-node", "classroom", "ha")
+
+# hive-site keys that Hive 3.1 has and the Hive 2.3 jars in pyspark do not (checked against Hive 3.1's
+# HiveConf / MetastoreConf): they cannot be looked up in a local jar.
+HIVE3_ONLY_KEYS = frozenset({
+    "hive.metastore.event.db.notification.api.auth",
+    "hive.server2.webui.host",
+    "datanucleus.schema.autoCreateAll",
+    "javax.jdo.option.ConnectionPassword",
+})
+
+
+def parse_site(path: Path) -> dict[str, str]:
+    root = ET.parse(path).getroot()
+    assert root.tag == "configuration", path
+    out: dict[str, str] = {}
+    for prop in root.findall("property"):
+        name, value = prop.findtext("name"), prop.findtext("value")
+        assert name and value is not None, f"{path}: property without name or value"
+        assert name not in out, f"{path}: {name} twice"
+        out[name] = value
+    return out
+
+
+def parse_conf(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            out[key] = value.strip()
+    return out
+
+
+def parse_flags(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("--"):
+            key, _, value = line[2:].partition("=")
+            out[key] = value
+    return out
+
+
+def exec_start(path: Path) -> str:
+    lines = path.read_text().splitlines()
+    return next(line.split("=", 1)[1] for line in lines if line.startswith("ExecStart="))
+
+
+def addr(cluster: inventory.Cluster, host: str) -> str:
+    """The address the roles use: bigdata_address, else ansible_host, else the inventory name."""
+    h = cluster.hosts[host]
+    return str(h.var("bigdata_address") or h.var("ansible_host") or host)
+
+
+@pytest.fixture(scope="module", params=INVENTORIES)
+def rendered(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[inventory.Cluster, Path]:
+    name = request.param
+    out = tmp_path_factory.mktemp(f"sql-render-{name}")
+    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(out / "state"),
+           "BIGDATA_ADMIN_CACHE_DIR": str(out / "cache"), "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    playbook = out / "render.yml"
+    plays = REPO / "playbooks" / "services"
+    playbook.write_text("".join(
+        f"- name: Render {play}\n  ansible.builtin.import_playbook: {plays / play}.yml\n"
+        for play in ("hdfs", "hive", "impala", "spark")))
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(REPO / "inventories" / name), str(playbook),
+         "-e", "bigdata_action=render", "-e", f"bigdata_render_dir={out / 'files'}",
+         "-e", f"ansible_python_interpreter={sys.executable}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # The metastore password was generated under the test's own state dir, mode 0600.
+    secret = next((out / "state").rglob("metastore_db_password"))
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    return inventory.load(REPO / "inventories" / name), out / "files"
+
+
+def _expected_uris(cluster: inventory.Cluster) -> str:
+    port = cluster.var("hive_metastore_port")
+    return ",".join(f"thrift://{addr(cluster, h)}:{port}" for h in cluster.groups["hive_metastore"])
+
+
+def _hosts(cluster: inventory.Cluster, *groups: str) -> list[str]:
+    return sorted({h for g in groups for h in cluster.groups.get(g, [])})
+
+
+def _default_fs(cluster: inventory.Cluster, files: Path) -> str:
+    nn = cluster.groups["hdfs_namenode"][0]
+    return parse_site(files / nn / "core-site.xml")["fs.defaultFS"]
+
+
+def test_metastore_uris_agree_everywhere(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    expected = _expected_uris(cluster)
+    assert expected.startswith("thrift://")
+    seen = 0
+    for host in _hosts(cluster, "hive_metastore", "hive_server2"):
+        assert parse_site(files / host / "hive" / "hive-site.xml")["hive.metastore.uris"] == expected
+        seen += 1
+    for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
+        assert parse_site(files / host / "spark" / "hive-site.xml")["hive.metastore.uris"] == expected
+        conf = parse_conf(files / host / "spark" / "spark-defaults.conf")
+        assert conf["spark.hadoop.hive.metastore.uris"] == expected
+        seen += 1
+    for host in _hosts(cluster, "impala_catalog", "impala_daemon", "impala_statestore"):
+        assert parse_site(files / host / "impala" / "hive-site.xml")["hive.metastore.uris"] == expected
+        seen += 1
+    assert seen >= 3
+
+
+def test_hive_site_points_at_the_metastore_db_and_shared_ports(
+        rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    db = cluster.groups["metastore_db"][0]
+    jdbc = (f"jdbc:postgresql://{addr(cluster, db)}:{cluster.var('metastore_db_port')}/"
+            f"{cluster.var('metastore_db_name')}")
+    for host in _hosts(cluster, "hive_metastore", "hive_server2"):
+        site = parse_site(files / host / "hive" / "hive-site.xml")
+        assert site["javax.jdo.option.ConnectionURL"] == jdbc
+        assert site["javax.jdo.option.ConnectionDriverName"] == "org.postgresql.Driver"
+        assert site["javax.jdo.option.ConnectionUserName"] == cluster.var("metastore_db_user")
+        assert len(site["javax.jdo.option.ConnectionPassword"]) == 32
+        assert site["hive.server2.thrift.port"] == str(cluster.var("hive_server2_port"))
+        assert site["hive.server2.webui.port"] == str(cluster.var("hive_server2_http_port"))
+        assert site["hive.metastore.port"] == str(cluster.var("hive_metastore_port"))
+        assert site["hive.server2.authentication"] == cluster.var("hive_server2_auth")
+        assert site["hive.server2.thrift.bind.host"] == addr(cluster, host)
+        # Never let the metastore create or alter its schema on its own; schematool does it once.
+        assert site["hive.metastore.schema.verification"] == "true"
+        assert site["datanucleus.schema.autoCreateAll"] == "false"
+        env = (files / host / "hive" / "hive-env.sh").read_text()
+        assert "/java/8\n" in env, "Hive 3.1 runs on Java 8"
+    for unit, group in (("hive-metastore", "hive_metastore"), ("hive-server2", "hive_server2")):
+        for host in cluster.groups[group]:
+            start = exec_start(files / host / "hive" / f"{unit}.service")
+            service = "metastore" if group == "hive_metastore" else "hiveserver2"
+            assert start.endswith(f"--service {service}")
+
+
+def test_hadoop_config_and_warehouse_are_the_hdfs_roles(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    default_fs = _default_fs(cluster, files)
+    hdfs_defaults = yaml.safe_load((REPO / "roles/hdfs/defaults/main.yml").read_text())
+    conf_dir = hdfs_defaults["hdfs_conf_dir"].replace("{{ bigdata_config_root }}",
+                                                      str(cluster.var("bigdata_config_root")))
+    warehouse = hdfs_defaults["hdfs_hive_warehouse_dir"]
+    if cluster.has("hdfs_namenode") and len(cluster.groups["hdfs_namenode"]) > 1:
+        assert default_fs == f"hdfs://{cluster.var('hdfs_nameservice')}"
+    for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
+        assert f"export HADOOP_CONF_DIR={conf_dir}" in (files / host / "spark" / "spark-env.sh").read_text()
+        conf = parse_conf(files / host / "spark" / "spark-defaults.conf")
+        assert conf["spark.sql.warehouse.dir"] == warehouse  # resolved against fs.defaultFS
+    for host in _hosts(cluster, "hive_metastore", "hive_server2"):
+        site = parse_site(files / host / "hive" / "hive-site.xml")
+        assert site["hive.metastore.warehouse.dir"] == warehouse
+        assert f"HADOOP_CONF_DIR={conf_dir}" in (files / host / "hive" / "hive-env.sh").read_text()
+    # No file of these roles may name an HDFS other than fs.defaultFS.
+    for host_dir in files.iterdir():
+        for f in (p for p in host_dir.rglob("*") if p.is_file()):
+            for uri in re.findall(r"hdfs://[^\s<\"',]+", f.read_text()):
+                assert uri.startswith(default_fs), f"{f}: {uri} is not on {default_fs}"
+
+
+def test_spark_master_url_and_ports(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    master_url = "spark://" + ",".join(f"{addr(cluster, h)}:{cluster.var('spark_master_port')}"
+                                       for h in cluster.groups["spark_master"])
+    assert cluster.var("spark_thrift_port") != cluster.var("hive_server2_port")
+    for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
+        conf = parse_conf(files / host / "spark" / "spark-defaults.conf")
+        assert conf["spark.master"] == master_url
+        worker_mb = int(cluster.hosts[host].var("spark_worker_memory_mb"))
+        assert int(conf["spark.executor.memory"].rstrip("m")) <= worker_mb
+    for host in cluster.groups["spark_master"]:
+        start = exec_start(files / host / "spark" / "spark-master.service")
+        assert "org.apache.spark.deploy.master.Master" in start
+        assert f"--port {cluster.var('spark_master_port')}" in start
+        assert f"--webui-port {cluster.var('spark_master_http_port')}" in start
+    for host in cluster.groups["spark_worker"]:
+        start = exec_start(files / host / "spark" / "spark-worker.service")
+        assert start.endswith(master_url)
+        assert f"--memory {cluster.hosts[host].var('spark_worker_memory_mb')}m" in start
+    for host in cluster.groups["spark_thrift"]:
+        start = exec_start(files / host / "spark" / "spark-thrift.service")
+        assert "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2" in start
+        assert f"--hiveconf hive.server2.thrift.port={cluster.var('spark_thrift_port')}" in start
+        assert f"--hiveconf hive.server2.authentication={cluster.var('spark_thrift_auth')}" in start
+        assert f"--hiveconf hive.server2.thrift.bind.host={addr(cluster, host)}" in start
+        # With HDFS the Thrift Server runs its queries on the standalone cluster.
+        assert f"--master {master_url}" in start
+
+
+def test_impala_flags_name_the_statestore_catalog_and_ports(rendered: tuple[inventory.Cluster, Path]) -> None:
+    cluster, files = rendered
+    ss = addr(cluster, cluster.groups["impala_statestore"][0])
+    cat = addr(cluster, cluster.groups["impala_catalog"][0])
+    version = cluster.version("impala")
+    for group, daemon, port_var in (("impala_statestore", "statestored", "impala_statestore_http_port"),
+                                    ("impala_catalog", "catalogd", "impala_catalog_http_port"),
+                                    ("impala_daemon", "impalad", "impala_daemon_http_port")):
+        for host in cluster.groups[group]:
+            flags = parse_flags(files / host / "impala" / f"{daemon}.flags")
+            assert flags["state_store_host"] == ss
+            assert flags["catalog_service_host"] == cat
+            assert flags["state_store_port"] == str(cluster.var("impala_statestore_port"))
+            assert flags["catalog_service_port"] == str(cluster.var("impala_catalog_port"))
+            assert flags["webserver_port"] == str(cluster.var(port_var))
+            assert flags["hostname"] == addr(cluster, host)
+            start = exec_start(files / host / "impala" / f"impala-{daemon}.service")
+            suffix = "impalad_coord_exec" if daemon == "impalad" else daemon
+            assert f"apache/impala:{version}-{suffix}" in start
+            assert "--network host" in start and "--runtime runc" in start and "--ulimit nofile=" in start
+            if daemon == "impalad":
+                assert flags["hs2_port"] == str(cluster.var("impala_daemon_hs2_port"))
+                assert flags["beeswax_port"] == str(cluster.var("impala_daemon_beeswax_port"))
+                assert flags["krpc_port"] == str(cluster.var("impala_daemon_krpc_port"))
+                assert flags["mem_limit"] == f"{cluster.hosts[host].var('impala_daemon_mem_limit_mb')}m"
+
+
+# --- keys exist in the component's own jars ---------------------------------------------------------
+
+@cache
+def _pyspark_jars() -> Path | None:
+    try:
+        import pyspark
+    except ImportError:
+        return None
+    jars = Path(pyspark.__file__).resolve().parent / "jars"
+    return jars if jars.is_dir() else None
+
+
+@cache
+def _strings_of(*patterns: str) -> bytes:
+    jars = _pyspark_jars()
+    assert jars is not None
+    chunks: list[bytes] = []
+    for pattern in patterns:
+        for jar in jars.glob(pattern):
+            with zipfile.ZipFile(jar) as zf:
+                for info in zf.infolist():
+                    if info.filename.endswith((".class", ".xml", ".properties")):
+                        chunks.append(zf.read(info))
+    return b"\n".join(chunks)
+
+
+def test_keys_exist_in_the_components_jars(rendered: tuple[inventory.Cluster, Path]) -> None:
+    if _pyspark_jars() is None:
+        pytest.skip("pyspark is not installed: its jars hold Spark's and Hive's configuration keys")
+    cluster, files = rendered
+    spark_strings = _strings_of("spark-core_*.jar", "spark-sql_*.jar", "spark-catalyst_*.jar",
+                                "spark-hive_*.jar", "spark-sql-api_*.jar")
+    hive_strings = _strings_of("hive-common-*.jar", "hive-metastore-*.jar", "hive-exec-*.jar")
+    for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
+        for key in parse_conf(files / host / "spark" / "spark-defaults.conf"):
+            if key.startswith("spark.hadoop."):
+                continue  # passed through to Hadoop/Hive as is
+            assert key.encode() in spark_strings, f"{key} is not a Spark configuration key"
+    for host in _hosts(cluster, "hive_metastore", "hive_server2"):
+        for key in parse_site(files / host / "hive" / "hive-site.xml"):
+            if key in HIVE3_ONLY_KEYS:
+                continue
+            assert key.encode() in hive_strings, f"{key} is not a Hive configuration key"
