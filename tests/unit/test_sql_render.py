@@ -288,3 +288,30 @@ def test_keys_exist_in_the_components_jars(rendered: tuple[inventory.Cluster, Pa
             if key in HIVE3_ONLY_KEYS:
                 continue
             assert key.encode() in hive_strings, f"{key} is not a Hive configuration key"
+
+
+def test_two_spark_masters_recover_through_zookeeper(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "hosts": {"m1": {"ansible_host": "10.213.250.11"}, "m2": {"ansible_host": "10.213.250.12"},
+                  "w1": {"ansible_host": "10.213.250.13"}},
+        "children": {"zookeeper": {"hosts": {"m1": {}, "m2": {}, "w1": {}}},
+                     "spark_master": {"hosts": {"m1": {}, "m2": {}}},
+                     "spark_worker": {"hosts": {"w1": {}}}, "spark_thrift": {"hosts": {"m1": {}}}}}}))
+    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(tmp_path / "state"),
+           "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(tmp_path / "hosts.yml"), str(REPO / "playbooks/services/spark.yml"),
+         "-e", "bigdata_action=render", "-e", f"bigdata_render_dir={tmp_path / 'files'}",
+         "-e", f"ansible_python_interpreter={sys.executable}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    masters = "spark://10.213.250.11:7077,10.213.250.12:7077"
+    zk = "10.213.250.11:2181,10.213.250.12:2181,10.213.250.13:2181"
+    for host in ("m1", "m2", "w1"):
+        conf = parse_conf(tmp_path / "files" / host / "spark" / "spark-defaults.conf")
+        assert conf["spark.master"] == masters
+        assert conf["spark.deploy.recoveryMode"] == "ZOOKEEPER"
+        assert conf["spark.deploy.zookeeper.url"] == zk
+    assert exec_start(tmp_path / "files" / "w1" / "spark" / "spark-worker.service").endswith(masters)
+    # No HDFS in this inventory: the Thrift Server runs its queries on its own host.
+    assert "--master local[" in exec_start(tmp_path / "files" / "m1" / "spark" / "spark-thrift.service")
