@@ -1,0 +1,229 @@
+"""The pilot's mart and analysis SQL on a real Spark Thrift Server started by the tests.
+
+External tables point at local directories standing in for the HDFS locations (`pilot_root` is a
+file: URI); the SQL is the packaged SQL, unchanged. Every mart is checked row by row against an
+independent pure-Python computation (pilot_expected.py) from the same generated files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pilot_expected as expected
+import pytest
+
+from bigdata_admin.pilot import analyze, generate, load, localspark, mart, records
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DAY = "20200322"
+DAY2 = "20200323"
+CARS = 20   # two wild drivers among 20: their pedal z-scores reach about 3
+HOURS = 4   # 7,200 records per car: normal drivers ~1,440 sharp turns, wild ~2,880 (threshold 2,000)
+SEED = 7
+
+
+def _have_java() -> bool:
+    return shutil.which("java") is not None
+
+
+def _lay_out(data: Path, root: Path, day: str) -> None:
+    """Put a generated day where the external tables look, as `pilot load` does on HDFS."""
+    names = generate.file_names(day)
+    targets = {
+        "status": (root / load.STATUS_DIR / f"wrk_date={day}" / names["status"],
+                   lambda r: load.status_payload(data / names["status"], r)),
+        "drive": (root / load.DRIVE_TEXT_DIR / load.drive_text_name(day),
+                  lambda r: load.drive_text_payload(data / names["drive"], r)),
+        "master": (root / load.MASTER_DIR / "CarMaster.txt",
+                   lambda r: load.delimited_payload(data / names["master"], "master", r)),
+        "buy": (root / load.BUY_DIR / names["buy"],
+                lambda r: load.delimited_payload(data / names["buy"], "buy", r)),
+    }
+    for name, (target, payload) in targets.items():
+        if not (data / names[name]).is_file():
+            continue  # a day generated without this data set keeps what is there
+        if target.parent.exists() and "wrk_date=" in target.parent.name:
+            shutil.rmtree(target.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        report = records.ParseReport(str(target))
+        with target.open("wb") as out:
+            for chunk in payload(report):
+                out.write(chunk)
+        assert report.malformed == 0, report.summary()
+
+
+@pytest.fixture(scope="session")
+def pilot_env() -> Iterator[dict[str, Any]]:
+    if not _have_java():
+        pytest.skip("java is not installed: the Spark Thrift Server needs a JRE 17")
+    pytest.importorskip("pyspark")
+    from bigdata_admin.sqlclient import hs2_connect
+
+    # Not under pytest's basetemp: concurrent pytest sessions prune old basetemps, and this one
+    # lives for minutes (a Spark Thrift Server and its warehouse).
+    base = Path(tempfile.mkdtemp(prefix="bda-pilot-it-"))
+    data = base / "data"
+    root = base / "pilot-pjt"
+    generate.generate(generate.GenerateOptions(day=DAY, cars=CARS, hours=HOURS, seed=SEED, purchases=20_000,
+                                               datasets=("status", "drive", "master", "buy")), data / DAY)
+    generate.generate(generate.GenerateOptions(day=DAY2, cars=8, hours=1, seed=SEED + 1, purchases=0,
+                                               datasets=("status", "drive")), data / DAY2)
+    _lay_out(data / DAY, root, DAY)
+    server = localspark.start(base / "sts")
+    try:
+        conn = hs2_connect(server.host, server.port, "NONE", "pilot-test")
+        yield {"conn": conn, "data": data, "root": root, "server": server}
+        conn.close()
+    finally:
+        localspark.stop(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def built(pilot_env: dict[str, Any]) -> dict[str, Any]:
+    conn = pilot_env["conn"]
+    results = mart.build(conn, DAY, engine="spark", pilot_root=pilot_env["root"].as_uri())
+    return {**pilot_env, "results": {r.name: r for r in results}}
+
+
+def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
+    return mart.query(conn, sql)[1]
+
+
+@pytest.fixture(scope="session")
+def truth(pilot_env: dict[str, Any]) -> dict[str, Any]:
+    d = pilot_env["data"] / DAY
+    adult = expected.adults(d / "CarMaster.txt")
+    status = expected.status_rows(d / generate.file_names(DAY)["status"], DAY)
+    drive = expected.drive_rows(d / "SmartCarDriverInfo.log", DAY)
+    return {"adult": adult, "status": status, "drive": drive,
+            "buy": d / generate.file_names(DAY)["buy"]}
+
+
+def test_status_and_drive_marts_hold_adult_drivers_records(built: dict[str, Any],
+                                                           truth: dict[str, Any]) -> None:
+    res = built["results"]
+    assert res["status"].rows == expected.status_mart_count(truth["status"], truth["adult"])
+    assert res["drive"].rows == expected.drive_mart_count(truth["drive"], truth["adult"])
+    assert res["status"].rows > 0 and res["drive"].rows > 0
+    # Some generated cars are minors (age < 18) and must be missing from the marts.
+    cars = {r[0] for r in _rows(built["conn"], "SELECT DISTINCT car_number FROM Managed_SmartCar_Drive_Info "
+                                               f"WHERE biz_date = '{DAY}'")}
+    assert cars == {f[1] for f in truth["drive"]} & set(truth["adult"])
+
+
+def test_symptom_mart_matches_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
+    want = expected.symptoms(truth["drive"], truth["adult"])
+    got = {r[0]: r[1:] for r in _rows(built["conn"],
+           "SELECT car_number, speed_p_avg, speed_p_symptom_score, break_p_avg, break_p_symptom_score, "
+           f"steer_a_cnt, steer_p_symptom_score FROM Managed_SmartCar_Symptom_Info WHERE biz_date = '{DAY}'")}
+    assert set(got) == set(want)
+    for car, w in want.items():
+        g = got[car]
+        assert g[0] == pytest.approx(w[0], abs=1e-9) and g[2] == pytest.approx(w[2], abs=1e-9)
+        assert (g[1], g[3], int(g[4]), g[5]) == (w[1], w[3], w[4], w[5]), car
+    # The data is sized so that every label shows up (PILOT.md §6).
+    for i in (1, 3, 5):
+        labels = {w[i] for w in want.values()}
+        assert labels == {"normal", "abnormal"}, f"column {i} has only {labels}"
+
+
+def test_emergency_mart_matches_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
+    want = expected.emergencies(truth["status"], truth["adult"])
+    got = {r[0]: r[1:] for r in _rows(built["conn"],
+           "SELECT car_number, tire_fl_avg, tire_fr_avg, tire_bl_avg, tire_br_avg, light_fault_cnt, "
+           "engine_c_cnt, break_c_cnt, battery_avg, checks FROM Managed_SmartCar_Emergency_Check_Info "
+           f"WHERE biz_date = '{DAY}'")}
+    assert set(got) == set(want)
+    assert want, "the generated day should have at least one car needing a check"
+    for car, w in want.items():
+        g = got[car]
+        assert [float(x) for x in g[:4]] == pytest.approx(list(w[:4]), abs=1e-9)
+        assert (int(g[4]), int(g[5]), int(g[6])) == w[4:7]
+        assert float(g[7]) == pytest.approx(w[7], abs=1e-9)
+        assert g[8] == w[8], car
+
+
+def test_item_buylist_marts_match_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
+    rows, per_car = expected.purchases(truth["buy"], DAY[:6], truth["adult"])
+    assert built["results"]["buylist"].rows == rows
+    got = {r[0]: (int(r[1]), r[2]) for r in _rows(built["conn"],
+           "SELECT car_number, buy_cnt, items FROM Managed_SmartCar_Item_List_Info "
+           f"WHERE biz_month = '{DAY[:6]}'")}
+    assert got == per_car
+
+
+def test_analyses_match_python_and_report_is_written(built: dict[str, Any], truth: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    conn = built["conn"]
+    results = {a.name: a for a in analyze.run(conn, conn, DAY, min_speed=60, impala_is_impala=False)}
+    speeds = expected.area_speeds(truth["drive"], truth["adult"])
+    got_speeds = {r[0]: float(r[1]) for r in results["area_speed"].rows}
+    assert got_speeds.keys() == speeds.keys()
+    for area, v in speeds.items():
+        assert got_speeds[area] == pytest.approx(v, abs=1e-9)
+    assert {r[0] for r in results["fast_areas"].rows} == {a for a, v in speeds.items() if v >= 60}
+    fastest = expected.fastest_cars(truth["drive"], truth["adult"])
+    got_fastest: dict[str, set[str]] = {}
+    for area, car, avg in results["fastest_car"].rows:
+        got_fastest.setdefault(area, set()).add(car)
+        assert float(avg) == pytest.approx(fastest[area][1], abs=1e-9)
+    assert got_fastest == {a: cars for a, (cars, _) in fastest.items()}
+    assert len(results["symptom"].rows) == len(expected.symptoms(truth["drive"], truth["adult"]))
+    assert len(results["emergency"].rows) == len(expected.emergencies(truth["status"], truth["adult"]))
+    assert sum(int(r[1]) for r in results["purchases"].rows) == built["results"]["buylist"].rows
+    index = analyze.write_report(list(results.values()), tmp_path / "report", DAY)
+    text = index.read_text(encoding="utf-8")
+    for chart in ("area_speed", "fastest_car", "symptom", "emergency"):
+        png = tmp_path / "report" / f"{chart}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"{chart}.png" in text
+    assert "abnormal" in text
+
+
+def test_rerunning_a_day_replaces_only_that_day(built: dict[str, Any], truth: dict[str, Any]) -> None:
+    conn, root, data = built["conn"], built["root"], built["data"]
+    _lay_out(data / DAY2, root, DAY2)
+    day2 = {r.name: r for r in mart.build(conn, DAY2, engine="spark", pilot_root=root.as_uri(),
+                                          subjects=["tables", "status", "drive", "symptom"])}
+    assert day2["status"].rows and day2["drive"].rows
+    again = {r.name: r for r in mart.build(conn, DAY, engine="spark", pilot_root=root.as_uri())}
+    for name in ("status", "drive", "symptom", "emergency", "buylist"):
+        assert again[name].rows == built["results"][name].rows, name
+    for table, n in (("Managed_SmartCar_Status_Info", day2["status"].rows),
+                     ("Managed_SmartCar_Drive_Info", day2["drive"].rows),
+                     ("Managed_SmartCar_Symptom_Info", day2["symptom"].rows)):
+        assert _rows(conn, f"SELECT count(*) FROM {table} WHERE biz_date = '{DAY2}'")[0][0] == n
+
+
+def test_cli_mart_and_analyze_against_the_server(built: dict[str, Any], tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    server = built["server"]
+    endpoint = f"{server.host}:{server.port}"
+
+    def cli(*args: str) -> dict[str, Any]:
+        proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "pilot", *args, "--json"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        data: dict[str, Any] = json.loads(proc.stdout)
+        return data
+
+    before = built["results"]["symptom"].rows
+    out = cli("mart", "--day", DAY, "--engine", "spark", "--hs2", endpoint, "--auth", "NONE",
+              "--pilot-root", built["root"].as_uri(), "--subjects", "symptom")
+    assert [(s["name"], s["rows"]) for s in out["subjects"]] == [("symptom", before)]
+    report = tmp_path / "report"
+    out = cli("analyze", "--day", DAY, "--impala", endpoint, "--impala-auth", "NONE", "--impala-is-hs2",
+              "--spark", endpoint, "--report", str(report))
+    assert set(out["analyses"]) == {"symptom", "fastest_car", "emergency", "purchases", "area_speed",
+                                    "fast_areas"}
+    assert len(out["analyses"]["symptom"]["rows"]) == before
+    assert (report / "index.html").is_file() and (report / "area_speed.png").is_file()
