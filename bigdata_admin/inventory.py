@@ -109,7 +109,8 @@ def _read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         raise BadInput(f"{path} is not valid YAML: {exc}", fix="Fix the YAML syntax in that file.") from exc
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}", fix="Check the path and its permissions.") from exc
+        raise BadInput(f"cannot read {path}: {exc.strerror}",
+                       fix="Check the path and its permissions.") from exc
 
 
 def _vars_from(dir_: Path, name: str) -> dict[str, Any]:
@@ -143,7 +144,8 @@ def _inventory_file(path: Path) -> Path:
             fix="Create one with `bigdata-admin init DIR --template classroom`.",
         )
     raise BadInput(f"inventory {path} does not exist",
-                   fix="Pass an inventory directory or file with -i, or create one with `bigdata-admin init`.")
+                   fix="Pass an inventory directory or file with -i, "
+                       "or create one with `bigdata-admin init`.")
 
 
 def load(path: str | Path) -> Cluster:

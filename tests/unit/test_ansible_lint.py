@@ -38,7 +38,8 @@ def test_syntax_check(playbook: Path, inventory: str) -> None:
     if playbook.parent.name == "tasks":
         pytest.skip("task file, not a playbook")
     proc = subprocess.run(
-        [_tool("ansible-playbook"), "--syntax-check", "-i", str(REPO / "inventories" / inventory), str(playbook)],
+        [_tool("ansible-playbook"), "--syntax-check", "-i", str(REPO / "inventories" / inventory),
+         str(playbook)],
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
