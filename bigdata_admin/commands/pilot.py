@@ -153,7 +153,7 @@ def load_cmd(
         presplit = None
         if master is not None:
             root = cluster.var("bigdata_install_root", "/opt/bigdata")
-            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{root}/hbase/bin/hbase"))
+            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{root}/hbase-current/bin/hbase"))
             presplit = load.ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)
         extra["hbase_table"] = load.ensure_hbase_table(conn, presplit)
         if not json_out:
