@@ -38,7 +38,7 @@ def _need_wheels(cluster: inventory.Cluster) -> None:
         # where the tests run); skip only when that is impossible.
         from bigdata_admin import artifacts
 
-        outcomes = artifacts.fetch(cluster, ["spark"])
+        outcomes = artifacts.fetch(cluster, ["spark", "py4j"])
         files = json.loads(manifest_path.read_text()).get("files", {}) if manifest_path.is_file() else {}
         missing = [w for w in wanted if w not in files or not (paths.cache_dir() / w).is_file()]
         if missing:
