@@ -34,6 +34,7 @@ import yaml
 
 from bigdata_admin import paths
 from bigdata_admin.errors import BadInput
+from bigdata_admin.procs import pid_alive
 
 KEEP_RUNS = 20
 RUN_FILE = "run.json"
@@ -529,19 +530,6 @@ def _descendants(root: int, table: dict[int, int]) -> list[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
-    except OSError:
-        return False
-
-
 def _signal_all(pids: Iterable[int], sig: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -570,16 +558,16 @@ def _stop_ansible(playbook: Path, grace_s: float = 8.0) -> None:
     tree = {pid for main in mains for pid in _descendants(main, table)} | set(mains)
     _signal_all(mains, signal.SIGINT)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(p) for p in mains):
+    while time.monotonic() < deadline and any(pid_alive(p) for p in mains):
         time.sleep(0.2)
     table = _process_table()
     tree |= {pid for root in list(tree) for pid in _descendants(root, table)}
-    left = [p for p in tree if _alive(p)]
+    left = [p for p in tree if pid_alive(p)]
     _signal_all(left, signal.SIGTERM)
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(_alive(p) for p in left):
+    while time.monotonic() < deadline and any(pid_alive(p) for p in left):
         time.sleep(0.1)
-    _signal_all([p for p in left if _alive(p)], signal.SIGKILL)
+    _signal_all([p for p in left if pid_alive(p)], signal.SIGKILL)
 
 
 def _stdout_path(run_dir: Path) -> Path:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, fail, print_json
+from bigdata_admin.commands.common import (
+    InventoryOpt,
+    JsonOpt,
+    console,
+    domain_errors,
+    err_console,
+    fail,
+    print_json,
+)
 
 app = typer.Typer(help="Release files for the cluster: what it needs, fetch (offline first), verify, serve.",
                   no_args_is_help=True)
@@ -18,20 +24,11 @@ ComponentsArg = Annotated[list[str] | None, typer.Argument(
          "names; all the inventory needs when none.", show_default=False)]
 
 
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    from bigdata_admin.errors import BigdataAdminError
-
-    try:
-        yield
-    except BigdataAdminError as exc:
-        fail(exc.message, exc.fix, exc.exit_code)
-
 
 def _cluster(inventory: Any) -> Any:
     from bigdata_admin import inventory as inv
 
-    with _domain_errors():
+    with domain_errors():
         return inv.load(inventory)
 
 
@@ -54,7 +51,7 @@ def list_(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
     from bigdata_admin import artifacts, catalog, paths
 
     cluster = _cluster(inventory)
-    with _domain_errors():
+    with domain_errors():
         states = artifacts.states(catalog.artifacts_for(cluster))
     if json_out:
         print_json({"cache": str(paths.cache_dir()), "artifacts": [s.as_dict() for s in states]})
@@ -101,7 +98,7 @@ def fetch(
 
     cluster = _cluster(inventory)
     reporter: Any = artifacts.NullReporter() if json_out else artifacts.RichReporter()
-    with _domain_errors():
+    with domain_errors():
         if isinstance(reporter, artifacts.RichReporter):
             with reporter:
                 outcomes = artifacts.fetch(cluster, components, reporter=reporter, timeout=timeout)
@@ -121,7 +118,7 @@ def verify(inventory: InventoryOpt, components: ComponentsArg = None, json_out: 
     from bigdata_admin import artifacts
 
     cluster = _cluster(inventory)
-    with _domain_errors():
+    with domain_errors():
         outcomes = artifacts.verify(cluster, components)
     _print_outcomes(outcomes, json_out)
     if not all(o.ok for o in outcomes):
@@ -142,7 +139,7 @@ def serve(
 
     if not 0 < port < 65536:
         fail(f"--port {port} is not a TCP port", "Pick a port between 1 and 65535.")
-    with _domain_errors():
+    with domain_errors():
         server = artifacts.make_server(bind, port)
     console.print(f"serving {paths.cache_dir()} at {server.url} (read-only); "
                   f"set bigdata_artifact_base_url: {server.url}", highlight=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -33,3 +35,14 @@ def fail(message: str, fix: str | None = None, code: int = 2) -> NoReturn:
     if fix:
         err_console.print(f"[bold]fix:[/] {fix}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn the library's errors into the message + fix + exit code (also under CliRunner)."""
+    from bigdata_admin.errors import BigdataAdminError
+
+    try:
+        yield
+    except BigdataAdminError as exc:
+        fail(exc.message, exc.fix, exc.exit_code)

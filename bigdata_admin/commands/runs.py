@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, fail, print_json
+from bigdata_admin.commands.common import (
+    InventoryOpt,
+    JsonOpt,
+    console,
+    domain_errors,
+    err_console,
+    fail,
+    print_json,
+)
 
 LimitOpt = Annotated[str | None, typer.Option("--limit", "-l",
                                               help="Only these hosts or groups (Ansible pattern).")]
@@ -26,15 +32,6 @@ VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="Mo
                                          "(-v, -vv, -vvv).")]
 
 
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    from bigdata_admin.errors import BigdataAdminError
-
-    try:
-        yield
-    except BigdataAdminError as exc:
-        fail(exc.message, exc.fix, exc.exit_code)
-
 
 def _split(values: list[str] | None) -> list[str]:
     out: list[str] = []
@@ -49,7 +46,7 @@ def _load_and_validate(inventory: Path, json_out: bool) -> Any:
     from bigdata_admin.problems import errors
     from bigdata_admin.validate import validate
 
-    with _domain_errors():
+    with domain_errors():
         cluster = inv.load(inventory)
     problems = errors(validate(cluster))
     if problems:
@@ -80,7 +77,7 @@ def _run(playbook: str, inventory: Path, *, label: str, extravars: dict[str, Any
          extra: dict[str, Any] | None = None) -> None:
     from bigdata_admin import runner
 
-    with _domain_errors():
+    with domain_errors():
         result = runner.run_playbook(playbook, inventory, extravars=extravars, limit=limit,
                                      tags=tags or None, skip_tags=skip_tags or None, check=check, diff=diff,
                                      verbosity=verbose, label=label, show_progress=not json_out)
@@ -105,10 +102,10 @@ def deploy(
     from bigdata_admin import artifacts, runner
 
     cluster = _load_and_validate(inventory, json_out)
-    with _domain_errors():
+    with domain_errors():
         extravars = runner.parse_extravars(extra_vars or [])
     tag_list, skip_list = _split(tags), _split(skip_tags)
-    with _domain_errors():
+    with domain_errors():
         plan = artifacts.deploy_artifacts(cluster, tag_list, skip_list)
     if plan.missing and not skip_unavailable:
         files = ", ".join(a.filename for a in plan.missing)
@@ -173,7 +170,7 @@ def _operate(action: str) -> Any:
         from bigdata_admin import runner
 
         _load_and_validate(inventory, json_out)
-        with _domain_errors():
+        with domain_errors():
             extravars = runner.parse_extravars(extra_vars or [])
             tags = service_tags(services or [])
         extravars["bigdata_action"] = action
@@ -229,7 +226,7 @@ def runs_show(
     """Show one run: what ran, the recap per host, failed tasks, and where its log is."""
     from bigdata_admin import runner
 
-    with _domain_errors():
+    with domain_errors():
         info = runner.find_run(run_id)
     if json_out:
         print_json(info)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bigdata_admin.commands.common import InventoryOpt, JsonOpt, console, err_console, fail, print_json
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    """Turn the library's errors into the message + fix + exit code (also under CliRunner)."""
-    from bigdata_admin.errors import BigdataAdminError
-
-    try:
-        yield
-    except BigdataAdminError as exc:
-        fail(exc.message, exc.fix, exc.exit_code)
+from bigdata_admin.commands.common import (
+    InventoryOpt,
+    JsonOpt,
+    console,
+    domain_errors,
+    err_console,
+    print_json,
+)
 
 
 class Template(StrEnum):
@@ -42,7 +36,7 @@ def init(
     """Write a ready inventory (hosts.yml + group_vars/all.yml) from a template."""
     from bigdata_admin import topology
 
-    with _domain_errors():
+    with domain_errors():
         written = topology.init_inventory(directory, template.value, force=force)
     console.print(f"wrote the [bold]{template.value}[/] inventory to {directory}:", highlight=False)
     for path in written:
@@ -67,7 +61,7 @@ def check(
     from bigdata_admin import problems as pr
     from bigdata_admin.validate import validate
 
-    with _domain_errors():
+    with domain_errors():
         cluster = inv.load(inventory)
     found = validate(cluster)
     errors = pr.errors(found)
@@ -82,7 +76,7 @@ def check(
         return
     from bigdata_admin import preflight
 
-    with _domain_errors():
+    with domain_errors():
         report = preflight.run(cluster, show_progress=not json_out)
     if json_out:
         print_json({"inventory": str(inventory), "ok": report.ok,
@@ -121,7 +115,7 @@ def plan(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
     from bigdata_admin import problems as pr
     from bigdata_admin.validate import validate
 
-    with _domain_errors():
+    with domain_errors():
         cluster = inv.load(inventory)
     data = planning.build(cluster)
     found = validate(cluster)

@@ -21,13 +21,13 @@ from bigdata_admin.lab.util import (
     labs_dir,
     locked,
     mounts_under,
-    pid_alive,
     remove_tree,
     require_root,
     run,
     unmount,
     wait_until,
 )
+from bigdata_admin.procs import pid_alive
 
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
 CGROUP_PARENT = "bigdata-lab"

@@ -53,23 +53,6 @@ def ok(cmd: Sequence[str]) -> bool:
                           check=False).returncode == 0
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def wait_until(predicate: object, timeout: float, interval: float = 0.05) -> bool:
     """Call `predicate()` until it is true or `timeout` seconds pass."""
     assert callable(predicate)

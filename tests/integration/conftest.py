@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bigdata_admin.procs import pid_alive
+
 
 def _lab_skip_reason() -> str | None:
     if os.geteuid() != 0:
@@ -29,23 +31,13 @@ def _lab_skip_reason() -> str | None:
     return None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _live_leases(lease_dir: Path) -> list[int]:
     live = []
     if lease_dir.is_dir():
         for f in lease_dir.iterdir():
             with contextlib.suppress(ValueError):
                 pid = int(f.name)
-                if _pid_alive(pid):
+                if pid_alive(pid):
                     live.append(pid)
                     continue
             f.unlink(missing_ok=True)
