@@ -437,6 +437,11 @@ def run_playbook(
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
+        # site.yml has one play per service: gather each host's facts once per run, not once per play,
+        # and send modules through the SSH connection instead of copying them first.
+        "ANSIBLE_GATHERING": "smart",
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s",
         # ansible-runner starts `ansible-playbook` from PATH: use the one beside this Python.
         "PATH": os.pathsep.join([binary_dir, os.environ.get("PATH", "")]),
     }
