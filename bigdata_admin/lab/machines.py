@@ -145,11 +145,36 @@ def _write_if_changed(path: Path, content: str, mode: int | None = None,
     return True
 
 
-def _hosts_file(state: model.LabState, host: str) -> str:
+def _read_text(path: Path) -> str | None:
+    try:
+        return None if path.is_symlink() else path.read_text()
+    except OSError:
+        return None
+
+
+def _hosts_file(state: model.LabState, current: str | None = None) -> str:
+    """/etc/hosts with the lab's lines, keeping what others added (e.g. the common role's block).
+
+    Unchanged when every lab line is already there, so `up` on a deployed lab changes nothing.
+    """
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
              f"{state.gateway}\tlab-control"]
     lines += [f"{s.address}\t{h}" for h, s in state.hosts.items()]
-    return "\n".join(lines) + "\n"
+
+    def norm(line: str) -> str:
+        return " ".join(line.split())
+
+    wanted = {norm(line) for line in lines}
+    if current is None:
+        return "\n".join(lines) + "\n"
+    have = current.splitlines()
+    if wanted <= {norm(line) for line in have}:
+        return current
+    # Drop stale lines naming a lab host or the control host at another address.
+    names = {norm(line).split(" ")[1] for line in lines}
+    kept = [line for line in have if norm(line) not in wanted
+            and not (line.split() and not line.lstrip().startswith("#") and set(line.split()[1:]) & names)]
+    return "\n".join(lines + kept) + "\n"
 
 
 def _prepare_disk(state: model.LabState, hs: model.HostState, base: Path, pubkey: str) -> list[str]:
@@ -165,7 +190,7 @@ def _prepare_disk(state: model.LabState, hs: model.HostState, base: Path, pubkey
     uid, gid = image.deploy_ids(merged)
     files = [
         (merged / "etc/hostname", f"{hs.name}\n", 0o644, None),
-        (merged / "etc/hosts", _hosts_file(state, hs.name), 0o644, None),
+        (merged / "etc/hosts", _hosts_file(state, _read_text(merged / "etc/hosts")), 0o644, None),
         (merged / "etc/apt/apt.conf.d/01bigdata-relay",
          f'Acquire::http::Proxy "http://{state.gateway}:{state.proxy_port}";\n', 0o644, None),
         (merged / "home" / image.DEPLOY_USER / ".ssh/authorized_keys", pubkey, 0o600, (uid, gid)),

@@ -109,3 +109,20 @@ def test_an_inventory_not_written_by_the_lab_is_never_overwritten(tmp_path: Path
 
 def test_inventory_goes_into_the_checkout(repo_root: Path) -> None:
     assert labinventory.inventory_dir("ci") == repo_root / "inventories" / "lab-ci"
+
+
+def test_hosts_file_keeps_what_others_added_and_is_stable() -> None:
+    from bigdata_admin.lab.machines import _hosts_file
+
+    st = _state(3)
+    fresh = _hosts_file(st, "127.0.0.1\tlocalhost\nff02::1\tip6-allnodes\n")
+    assert "ff02::1\tip6-allnodes" in fresh
+    assert all(f"{s.address}\t{h}" in fresh for h, s in st.hosts.items())
+    # The common role's block stays, and `up` again leaves the file as it is.
+    deployed = fresh + ("# BEGIN bigdata-admin cluster hosts\n10.213.42.11 h1\n"
+                        "# END bigdata-admin cluster hosts\n")
+    assert _hosts_file(st, deployed) == deployed
+    # A lab host at a stale address is replaced.
+    stale = "127.0.0.1\tlocalhost\n10.9.9.9\th2\n"
+    rewritten = _hosts_file(st, stale)
+    assert "10.9.9.9" not in rewritten and f"{st.hosts['h2'].address}\th2" in rewritten
