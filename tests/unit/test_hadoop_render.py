@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from sitexml import parse_site
 
 from bigdata_admin import clients, inventory
 
@@ -70,18 +71,6 @@ HDFS_DEFAULT_KEYS = frozenset(
     }
 )
 
-
-def parse_site(path: Path) -> dict[str, str]:
-    root = ET.parse(path).getroot()
-    assert root.tag == "configuration", path
-    out: dict[str, str] = {}
-    for prop in root.findall("property"):
-        name, value = prop.findtext("name"), prop.findtext("value")
-        assert name and value is not None, f"{path}: property without name or value"
-        assert name not in out, f"{path}: {name} appears twice"
-        assert "{{" not in name and "{{" not in value, f"{path}: {name} was not templated"
-        out[name] = value
-    return out
 
 
 @pytest.fixture(scope="module", params=INVENTORIES)

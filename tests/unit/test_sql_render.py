@@ -13,13 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 import zipfile
 from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
+from sitexml import parse_site
 
 from bigdata_admin import inventory
 
@@ -36,17 +36,6 @@ HIVE3_ONLY_KEYS = frozenset({
     "javax.jdo.option.ConnectionPassword",
 })
 
-
-def parse_site(path: Path) -> dict[str, str]:
-    root = ET.parse(path).getroot()
-    assert root.tag == "configuration", path
-    out: dict[str, str] = {}
-    for prop in root.findall("property"):
-        name, value = prop.findtext("name"), prop.findtext("value")
-        assert name and value is not None, f"{path}: property without name or value"
-        assert name not in out, f"{path}: {name} twice"
-        out[name] = value
-    return out
 
 
 def parse_conf(path: Path) -> dict[str, str]:
