@@ -51,18 +51,28 @@ def status_renderable(report: StatusReport) -> RenderableType:
         else:
             probe = Text(row.probe.state, style="green" if row.probe.healthy else "red")
             detail = Text(row.probe.detail)
-        table.add_row(row.host, row.group, systemd, port, probe, detail)
-    lines: list[RenderableType] = [table]
+        table.add_row(Text(row.host), Text(row.group), systemd, port, probe, detail)
+    lines: list[RenderableType] = [table] if report.rows else []
     for summary in report.summaries:
         lines.append(Text(summary, style="bold green" if "holding" in summary else "bold red"))
+    lines += _not_deployed_lines(report.not_deployed)
     bad = report.unhealthy
-    verdict = (Text(f"all {len(report.rows)} services healthy ({report.seconds:.1f} s)", style="bold green")
-               if not bad else
+    verdict = (Text(f"all {len(report.rows)} deployed services healthy ({report.seconds:.1f} s)",
+                    style="bold green") if report.rows and not bad else
+               Text("no deployed service to probe", style="yellow") if not report.rows else
                Text(f"{len(bad)} of {len(report.rows)} services unhealthy: "
                     + "; ".join(f"{r.group} on {r.host} ({r.problem})" for r in bad)
                     + f" ({report.seconds:.1f} s)", style="bold red"))
     lines.append(verdict)
     return Group(*lines)
+
+
+def _not_deployed_lines(not_deployed: dict[str, list[str]]) -> list[RenderableType]:
+    """`not deployed: g1, g2 (reason)` lines, one per reason; outside the verdict."""
+    from rich.text import Text
+
+    return [Text(f"not deployed: {', '.join(groups)} ({why})", style="yellow")
+            for why, groups in not_deployed.items()]
 
 
 def status(
@@ -123,14 +133,17 @@ def _smoke_renderable(report: SmokeReport) -> RenderableType:
     for col in ("Test", "Result", "Seconds", "Detail"):
         table.add_column(col, overflow="fold")
     for r in report.results:
-        table.add_row(r.name, Text("pass" if r.passed else "FAIL", style="green" if r.passed else "bold red"),
-                      f"{r.seconds:.2f}", r.detail)
-    lines: list[RenderableType] = [table]
+        table.add_row(Text(r.name), Text("pass" if r.passed else "FAIL",
+                                         style="green" if r.passed else "bold red"),
+                      f"{r.seconds:.2f}", Text(r.detail))
+    lines: list[RenderableType] = [table] if report.results else []
     for name, why in report.skipped.items():
         lines.append(Text(f"skipped {name}: {why}", style="yellow"))
+    lines += _not_deployed_lines(report.not_deployed)
     failed = [r for r in report.results if not r.passed]
     if not report.results:
-        lines.append(Text("no smoke test ran", style="yellow"))
+        why = " (nothing deployed to test)" if report.not_deployed else ""
+        lines.append(Text(f"no smoke test ran{why}", style="yellow"))
     elif failed:
         lines.append(Text(f"{len(failed)} of {len(report.results)} smoke tests failed", style="bold red"))
     else:
@@ -159,7 +172,7 @@ def smoke(
         print_json(report.as_dict())
     else:
         console.print(_smoke_renderable(report))
-    raise typer.Exit(0 if report.passed and report.results else 1)
+    raise typer.Exit(0 if report.passed and (report.results or report.not_deployed) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -98,8 +98,15 @@ def deploy(
         "fetch command) instead of failing.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Deploy the cluster: validate, check the artifact cache, then run playbooks/site.yml."""
-    from bigdata_admin import artifacts, runner
+    """Deploy the cluster: validate, check the artifact cache, then run playbooks/site.yml.
+
+    Skipped services (missing artifacts with --skip-unavailable, groups no role deploys yet, and
+    services needing a skipped one) are listed with the reason and left out of the inventory the
+    roles see, so nothing is configured against them.
+    """
+    from rich.markup import escape
+
+    from bigdata_admin import artifacts, deployment, runner
 
     cluster = _load_and_validate(inventory, json_out)
     with domain_errors():
@@ -117,17 +124,28 @@ def deploy(
             raise typer.Exit(2)
         fail(message, f"Run `{plan.fetch_command}` (or deploy with --skip-unavailable).")
     skipped = plan.skipped if skip_unavailable else []
+    skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped)]))
+    absent = deployment.absent_groups(cluster, {s.tag: f"{s.reason}; fetch with `{s.fetch_command}`"
+                                                for s in skipped})
     if skipped:
-        skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped)]))
         extravars = {**artifacts.java_overrides(cluster, skipped), **extravars}
-        if not json_out:
-            err_console.print(f"[yellow]skipping {len(skipped)} service(s) whose artifacts are missing:[/]")
-            for s in skipped:
-                err_console.print(f"  [bold]{s.tag}[/]: {s.reason}; fetch with `{s.fetch_command}`",
-                                  highlight=False)
-    _run("site", inventory, label="deploy", extravars=extravars, limit=limit, tags=tag_list,
-         skip_tags=skip_list, check=check, diff=diff, verbose=verbose, json_out=json_out,
-         extra={"skipped": [s.as_dict() for s in skipped]})
+    if absent and not json_out:
+        err_console.print(f"[yellow]skipping {len(absent)} inventory group(s); the other services are "
+                          "configured as if they were absent:[/]")
+        for group, why in absent.items():
+            err_console.print(f"  [bold]{escape(group)}[/]: {escape(why)}", highlight=False)
+    run_inventory = inventory
+    if absent:
+        with domain_errors():
+            run_inventory = deployment.write_view(cluster, absent)
+    with domain_errors():
+        result = runner.run_playbook("site", run_inventory, extravars=extravars, limit=limit,
+                                     tags=tag_list or None, skip_tags=skip_list or None, check=check,
+                                     diff=diff, verbosity=verbose, label="deploy", show_progress=not json_out)
+    if not check and result.rc != runner.RC_BAD_INPUT:
+        deployment.record_deploy(cluster, deployment.deployed_groups(cluster, tag_list, skip_list, absent),
+                                 absent, result.run_dir.name)
+    _finish(result, json_out, {"skipped": [{"group": g, "reason": why} for g, why in absent.items()]})
 
 
 def service_tags(names: list[str]) -> list[str]:

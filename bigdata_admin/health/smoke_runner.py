@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ class SmokeReport:
     skipped: dict[str, str] = field(default_factory=dict)
     """Component -> why it was not tested."""
     seconds: float = 0.0
+    not_deployed: dict[str, list[str]] = field(default_factory=dict)
+    """Reason -> smoke tests not run because no deploy installed their service (outside the verdict)."""
 
     @property
     def passed(self) -> bool:
@@ -35,14 +38,22 @@ class SmokeReport:
         return {"cluster": self.cluster, "passed": self.passed, "seconds": round(self.seconds, 3),
                 "results": [{"name": r.name, "component": r.component, "passed": r.passed,
                              "seconds": r.seconds, "detail": r.detail, "data": r.data} for r in self.results],
-                "skipped": self.skipped}
+                "skipped": self.skipped,
+                "not_deployed": [{"test": n, "reason": why}
+                                 for why, ns in self.not_deployed.items() for n in ns]}
 
 
-def components_present(cluster: Cluster) -> list[str]:
-    """Smoke-test names whose service has hosts in this inventory, in registry order."""
+def test_groups(name: str) -> list[str]:
+    """The inventory groups a smoke test exercises (those whose group, role or component is `name`)."""
+    return [s.group for s in services.SERVICES if name in (s.group, s.role, s.component)]
+
+
+def components_present(cluster: Cluster, absent: Iterable[str] = ()) -> list[str]:
+    """Smoke-test names whose service has hosts in this inventory (and not in `absent`), in order."""
     present: list[str] = []
+    gone = set(absent)
     for svc in services.SERVICES:
-        if not cluster.has(svc.group):
+        if not cluster.has(svc.group) or svc.group in gone:
             continue
         for name in (svc.group, svc.role, svc.component):
             if name in SMOKE_TESTS and name not in present:
@@ -77,9 +88,33 @@ def resolve(cluster: Cluster, names: list[str] | None) -> tuple[list[str], dict[
     return chosen, skipped
 
 
-def run(cluster: Cluster, names: list[str] | None = None) -> SmokeReport:
+def _not_deployed(chosen: list[str], absent: Mapping[str, str], cluster: Cluster
+                  ) -> tuple[list[str], dict[str, list[str]]]:
+    """Split `chosen` into the tests to run and reason -> tests whose every group is not deployed."""
+    keep: list[str] = []
+    out: dict[str, list[str]] = {}
+    for name in chosen:
+        groups = [g for g in test_groups(name) if cluster.has(g)]
+        if groups and all(g in absent for g in groups):
+            out.setdefault(absent[groups[0]], []).append(name)
+        else:
+            keep.append(name)
+    return keep, out
+
+
+def run(cluster: Cluster, names: list[str] | None = None,
+        not_deployed: Mapping[str, str] | None = None) -> SmokeReport:
+    """Run the chosen smoke tests (default: every one whose service is deployed).
+
+    `not_deployed` (group -> reason; default: the inventory's deploy record) names the services
+    that no deploy installed: their tests are reported as not deployed, not run.
+    """
+    from bigdata_admin import deployment
+
     start = time.monotonic()
     chosen, skipped = resolve(cluster, names)
+    absent = deployment.not_deployed(cluster) if not_deployed is None else dict(not_deployed)
+    chosen, gone = _not_deployed(chosen, absent, cluster)
 
     def one(name: str) -> list[SmokeResult]:
         t0 = time.monotonic()
@@ -94,4 +129,4 @@ def run(cluster: Cluster, names: list[str] | None = None) -> SmokeReport:
         with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="smoke") as pool:
             for batch in pool.map(one, chosen):
                 results.extend(batch)
-    return SmokeReport(cluster.name, results, skipped, time.monotonic() - start)
+    return SmokeReport(cluster.name, results, skipped, time.monotonic() - start, gone)

@@ -11,6 +11,7 @@ registered probe shows systemd state and port only.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,8 @@ class StatusReport:
     rows: list[ServiceStatus]
     summaries: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    not_deployed: dict[str, list[str]] = field(default_factory=dict)
+    """Reason -> inventory groups that no deploy installed; not probed and outside the verdict."""
 
     @property
     def healthy(self) -> bool:
@@ -77,7 +80,9 @@ class StatusReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "healthy": self.healthy, "seconds": round(self.seconds, 3),
-                "services": [r.as_dict() for r in self.rows], "summaries": self.summaries}
+                "services": [r.as_dict() for r in self.rows], "summaries": self.summaries,
+                "not_deployed": [{"group": g, "reason": why}
+                                 for why, gs in self.not_deployed.items() for g in gs]}
 
 
 def _primary_port(cluster: Cluster, host: Host, svc: services.Service) -> tuple[str | None, int | None]:
@@ -122,14 +127,27 @@ def _summaries(cluster: Cluster, rows: list[ServiceStatus]) -> list[str]:
     return out
 
 
-def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool = True) -> StatusReport:
-    """Probe every service of the inventory (or only `groups`) on every host that runs it."""
+def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool = True,
+            not_deployed: Mapping[str, str] | None = None) -> StatusReport:
+    """Probe every deployed service of the inventory (or only `groups`) on every host that runs it.
+
+    `not_deployed` (group -> reason; default: what the deploy record of the inventory says, see
+    `bigdata_admin.deployment.not_deployed`) lists groups that are reported, not probed.
+    """
+    from bigdata_admin import deployment
+
     start = time.monotonic()
     if probes:
         load_plugins()
+    absent = deployment.not_deployed(cluster) if not_deployed is None else dict(not_deployed)
+    skipped: dict[str, list[str]] = {}
     targets: list[tuple[Host, services.Service]] = []
     for group in services.GROUPS:
         if groups and group not in groups:
+            continue
+        if group in absent:
+            if cluster.has(group):
+                skipped.setdefault(absent[group], []).append(group)
             continue
         for host in cluster.hosts_in(group):
             targets.append((host, services.service(group)))
@@ -160,4 +178,4 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
                 port_name=pname, port=pnum, port_open=pfut.result() if pfut else None,
                 probe=prfut.result() if prfut else None))
     rows.sort(key=lambda r: (r.host, services.GROUPS.index(r.group)))
-    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start)
+    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start, skipped)
