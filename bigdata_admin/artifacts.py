@@ -44,6 +44,7 @@ from bigdata_admin.checksum import (
     parse_checksum_file,
 )
 from bigdata_admin.errors import BadInput, RunFailed
+from bigdata_admin.maven import LOCAL_REPO, Coordinate, MavenError, build_bundle, resolve, verify_bundle
 
 MANIFEST = "manifest.json"
 USER_AGENT = "bigdata-admin (artifact fetch)"
@@ -289,7 +290,7 @@ def _error_text(exc: BaseException) -> str:
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
         return str(exc.reason)
-    if isinstance(exc, (ChecksumFileError, ChecksumMismatch, DownloadError)):
+    if isinstance(exc, (ChecksumFileError, ChecksumMismatch, DownloadError, MavenError)):
         return exc.message
     return str(exc) or type(exc).__name__
 
@@ -412,6 +413,26 @@ def fetch_pypi(a: Artifact, cache: Path, reporter: Reporter | None = None, index
     return local
 
 
+def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> Checksum:
+    """Resolve a component's bundle with `mvn` (strict checksums), check every jar against the
+    repository's published SHA-1, write `<component>-<version>-maven.tar.gz`, record its sha256."""
+    reporter = reporter or NullReporter()
+    cache.mkdir(parents=True, exist_ok=True)
+    repository = str(a.extra["repository"])
+    coordinates = [Coordinate.parse(c) for c in a.extra["coordinates"]]
+    webapps = [Coordinate.parse(c) for c in a.extra.get("webapps_from", [])]
+    reporter.note(f"mvn: resolving {a.component} {a.version} ({len(coordinates)} artifacts and their "
+                  f"dependencies) from {repository}")
+    resolved = resolve(f"bundle-{a.component}-{a.version}", coordinates, cache / LOCAL_REPO, repository)
+    meta = build_bundle(cache / a.filename, a.component, a.version, resolved, repository=repository,
+                        coordinates=coordinates, webapps_from=webapps)
+    digest = Checksum("sha256", file_digest(cache / a.filename, "sha256"))
+    record(cache, a, digest, source="maven",
+           extra={"url": repository, "jars": sum(1 for k in meta["files"] if k.startswith("lib/"))})
+    reporter.note(f"{a.filename}: {len(meta['files'])} files, each matching the repository's SHA-1")
+    return digest
+
+
 def _run_pip(cmd: list[str], what: str) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_pip_env(), check=False)
     if proc.returncode != 0:
@@ -466,10 +487,13 @@ def fetch(cluster: Any, components: Iterable[str] | None = None, *, cache: Path 
         try:
             if a.source == "pypi":
                 fetch_pypi(a, cache, reporter, timeout=timeout)
+            elif a.kind == "bundle":
+                fetch_maven(a, cache, reporter)
             else:
                 fetch_http(a, cache, reporter, timeout)
             outcomes.append(Outcome(a, True, "fetched", str(cache / a.filename)))
-        except (DownloadError, ChecksumFileError, ChecksumMismatch, urllib.error.URLError, OSError) as exc:
+        except (DownloadError, ChecksumFileError, ChecksumMismatch, MavenError, urllib.error.URLError,
+                OSError) as exc:
             outcomes.append(Outcome(a, False, "failed", _error_text(exc)))
     return outcomes
 
@@ -492,6 +516,14 @@ def _verify_one(a: Artifact, cache: Path) -> Outcome:
                    extra={"image": a.extra.get("image")})
             return Outcome(a, True, "verified", "image archive recorded (no published checksum)")
         entry = load_manifest(cache)["files"].get(a.filename) or {}
+        if a.kind == "bundle":
+            ok, message = verify_bundle(path, cache / LOCAL_REPO)
+            if not ok:
+                forget(cache, a.filename)
+                return Outcome(a, False, "failed", f"{message}; delete {path} and fetch again")
+            record(cache, a, Checksum("sha256", file_digest(path, "sha256")), source="maven",
+                   extra={k: v for k, v in entry.items() if k in ("url", "jars")})
+            return Outcome(a, True, "verified", message)
         sum_file = _checksum_file_for(a, cache)
         if sum_file is not None:
             expected = parse_checksum_file(sum_file, a.filename, a.algorithm)

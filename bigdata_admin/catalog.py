@@ -19,7 +19,7 @@ from typing import Any, Literal
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
 
-Kind = Literal["tarball", "jar", "wheel", "sdist", "image"]
+Kind = Literal["tarball", "bundle", "jar", "wheel", "sdist", "image"]
 Source = Literal["apache", "temurin", "maven", "pypi", "registry"]
 
 DEFAULT_MIRROR = "https://dlcdn.apache.org"
@@ -118,6 +118,57 @@ def apache_artifact(component: str, version: str, *, mirror: str = DEFAULT_MIRRO
         raise KeyError(f"no Apache release layout for {component!r}")
     path, algorithm = layouts[component]
     return _apache(component, version, path, mirror, archive, algorithm, groups)
+
+
+# Server artifacts of each component on a Maven repository (the bundle's top-level coordinates; Maven
+# adds their runtime dependencies). Sources: the projects' own POMs and launch scripts (the main
+# classes live in these artifacts), see ../shared/lab/MAVEN.md.
+KAFKA_LOG4J2_VERSION = "2.24.3"
+"""log4j2 binding added to Kafka's bundle: its POM ships log4j-core but no SLF4J 1.x binding."""
+MAVEN_COMPONENTS = ("hadoop", "kafka")
+"""Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
+
+
+def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13") -> tuple[list[str], list[str]]:
+    """(coordinates, webapps_from) of a component's bundle.
+
+    `webapps_from` are artifacts whose `webapps/` tree the bundle unpacks instead of shipping the
+    jar (HDFS's web UIs are published only inside the `tests` jar of hadoop-hdfs).
+    """
+    v = version
+    if component == "hadoop":
+        g = "org.apache.hadoop"
+        names = ["hadoop-common", "hadoop-hdfs", "hadoop-hdfs-client", "hadoop-yarn-server-resourcemanager",
+                 "hadoop-yarn-server-nodemanager", "hadoop-yarn-server-web-proxy", "hadoop-yarn-client",
+                 "hadoop-mapreduce-client-app", "hadoop-mapreduce-client-hs",
+                 "hadoop-mapreduce-client-shuffle", "hadoop-mapreduce-client-jobclient",
+                 "hadoop-mapreduce-examples"]
+        webapps = [f"{g}:hadoop-hdfs:{v}:jar:tests"]
+        return [f"{g}:{n}:{v}" for n in names] + webapps, webapps
+    if component == "kafka":
+        g = "org.apache.kafka"
+        log4j = "org.apache.logging.log4j"
+        return [f"{g}:kafka_{kafka_scala}:{v}", f"{g}:kafka-tools:{v}",
+                f"{log4j}:log4j-core:{KAFKA_LOG4J2_VERSION}",
+                f"{log4j}:log4j-slf4j-impl:{KAFKA_LOG4J2_VERSION}"], []
+    raise KeyError(f"no Maven bundle layout for {component!r}")
+
+
+def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENTRAL, kafka_scala: str = "2.13",
+                   groups: tuple[str, ...] = ()) -> Artifact:
+    """A bundle of the component's server jars, resolved by `mvn` from `repository` (see maven.py)."""
+    coordinates, webapps = maven_coordinates(component, version, kafka_scala=kafka_scala)
+    return Artifact(component, version, f"{component}-{version}-maven.tar.gz", "bundle", "maven",
+                    (repository,), (), "sha256", groups,
+                    {"repository": repository, "coordinates": coordinates, "webapps_from": webapps})
+
+
+def install_source(cluster: Any, component: str) -> str:
+    """`apache` or `maven`: the role's `<role>_install_source`, else `bigdata_artifact_source`."""
+    role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source"}.get(component)
+    value = cluster.var(role_var) if role_var else None
+    value = value or cluster.var("bigdata_artifact_source") or "maven"
+    return str(value) if component in MAVEN_COMPONENTS else "apache"
 
 
 def temurin_filename(major: int, release: str, arch: str = "x64") -> str:
@@ -226,6 +277,11 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
             out += pypi_artifacts(version, groups)
             continue
         scala = str(cluster.var("kafka_scala_version", "2.13"))
+        if install_source(cluster, component) == "maven":
+            repository = str(cluster.var("bigdata_maven_repository") or MAVEN_CENTRAL)
+            out.append(maven_artifact(component, version, repository=repository, kafka_scala=scala,
+                                      groups=groups))
+            continue
         out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
                                    kafka_scala=scala, groups=groups))
 
