@@ -129,7 +129,8 @@ MAVEN_COMPONENTS = ("hadoop", "kafka")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
 
 
-def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13") -> tuple[list[str], list[str]]:
+def maven_coordinates(component: str, version: str, *,
+                      kafka_scala: str = "2.13") -> tuple[list[str], list[str]]:
     """(coordinates, webapps_from) of a component's bundle.
 
     `webapps_from` are artifacts whose `webapps/` tree the bundle unpacks instead of shipping the
@@ -154,8 +155,8 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
-def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENTRAL, kafka_scala: str = "2.13",
-                   groups: tuple[str, ...] = ()) -> Artifact:
+def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENTRAL,
+                   kafka_scala: str = "2.13", groups: tuple[str, ...] = ()) -> Artifact:
     """A bundle of the component's server jars, resolved by `mvn` from `repository` (see maven.py)."""
     coordinates, webapps = maven_coordinates(component, version, kafka_scala=kafka_scala)
     return Artifact(component, version, f"{component}-{version}-maven.tar.gz", "bundle", "maven",

@@ -148,7 +148,8 @@ def resolve(name: str, coordinates: list[Coordinate], local_repo: Path, reposito
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
             raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
-                             fix=f"Check that {repository} answers from this host, then fetch again.") from exc
+                             fix=f"Check that {repository} answers from this host, then fetch again."
+                             ) from exc
         if proc.returncode != 0 or not listing.is_file():
             lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln or "error" in ln]
             tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
@@ -157,7 +158,8 @@ def resolve(name: str, coordinates: list[Coordinate], local_repo: Path, reposito
                                  "(set bigdata_maven_repository to your mirror).")
         resolved = parse_dependency_list(listing.read_text())
     if not resolved:
-        raise MavenError(f"Maven resolved no file for {name}", fix="Report this: the dependency list was empty.")
+        raise MavenError(f"Maven resolved no file for {name}",
+                         fix="Report this: the dependency list was empty.")
     return resolved
 
 
@@ -168,7 +170,8 @@ def published_sha1(path: Path) -> str:
         text = sidecar.read_text().strip()
     except OSError as exc:
         raise MavenError(f"no published checksum beside {path}",
-                         fix="Delete the Maven local repository in the artifact cache and fetch again.") from exc
+                         fix="Delete the Maven local repository in the artifact cache and fetch again."
+                         ) from exc
     value = text.split()[0].lower() if text else ""
     if len(value) != 40 or any(ch not in "0123456789abcdef" for ch in value):
         raise MavenError(f"{sidecar} holds no SHA-1", fix="Delete it and fetch again.")
@@ -256,7 +259,8 @@ def build_bundle(dest: Path, component: str, version: str, resolved: list[Resolv
                 _tar_add_dir(tar, f"{top}/{entry.rstrip('/')}")
             else:
                 _tar_add_bytes(tar, f"{top}/{entry}", data)
-        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
     os.replace(tmp, dest)
     return meta
 
