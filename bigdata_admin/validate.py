@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from bigdata_admin import plan, services
+from bigdata_admin import nodeids, plan, services
 from bigdata_admin.inventory import Cluster
 from bigdata_admin.problems import Problem
 
@@ -147,6 +147,19 @@ def _zookeeper(cluster: Cluster) -> list[Problem]:
                      f"Use {n - 1} or {n + 1} hosts in group zookeeper (a quorum of an even ensemble "
                      "tolerates no more failures than one member fewer).")]
     return []
+
+
+def _node_ids(cluster: Cluster) -> list[Problem]:
+    """Explicit ZooKeeper myids and Kafka node.ids: whole numbers in range, one per node."""
+    problems: list[Problem] = []
+    kafka_hosts = list(dict.fromkeys(cluster.groups.get("kafka_controller", [])
+                                     + cluster.groups.get("kafka_broker", [])))
+    for kind, members in ((nodeids.ZOOKEEPER, cluster.groups.get("zookeeper", [])),
+                          (nodeids.KAFKA, kafka_hosts)):
+        explicit = {h: cluster.hosts[h].var(kind.variable) for h in members if h in cluster.hosts}
+        for p in nodeids.explicit_problems(kind, explicit):
+            problems.append(_err(f"variable {kind.variable}", p.message, p.fix))
+    return problems
 
 
 def _hdfs(cluster: Cluster) -> list[Problem]:
@@ -388,8 +401,8 @@ def _versions(cluster: Cluster) -> list[Problem]:
     return list(compatibility_problems(cluster))
 
 
-RULES = (_group_names, _addresses, _types, _zookeeper, _hdfs, _yarn, _hbase, _hive, _impala, _kafka,
-         _storm, _spark, _gpu, _ports, _memory, _versions)
+RULES = (_group_names, _addresses, _types, _zookeeper, _node_ids, _hdfs, _yarn, _hbase, _hive, _impala,
+         _kafka, _storm, _spark, _gpu, _ports, _memory, _versions)
 
 
 def validate(cluster: Cluster) -> list[Problem]:
