@@ -95,6 +95,21 @@ def generate_cmd(
                              f"({len(result.cars)} cars, wild drivers: {wild})")
 
 
+def _deidentified_dir(folder: Path, allow_inadequate: bool) -> Path:
+    """The day's de-identified copies, once their record shows they may be loaded (else exit 2)."""
+    from rich.markup import escape
+
+    from bigdata_admin.errors import BigdataAdminError
+    from bigdata_admin.pilot import deidentify
+
+    out = folder / deidentify.OUT_DIR
+    try:
+        deidentify.check_loadable(out, allow_inadequate)
+    except BigdataAdminError as exc:
+        common.fail(escape(exc.message), escape(exc.fix or ""), exc.exit_code)
+    return out
+
+
 @pilot_app.command("load")
 def load_cmd(
     inventory: common.InventoryOpt,
@@ -108,6 +123,11 @@ def load_cmd(
         "--speedup", help="Replay the driving log in simulated real time, this many times faster (the book "
         "runs at 20). Default: as fast as possible.", show_default=False)] = None,
     pilot_root: PilotRootOpt = "/pilot-pjt",
+    deidentified: Annotated[bool, typer.Option(
+        "--deidentified", help="Load the copies made by `pilot deidentify` (DATA/deidentified/).")] = False,
+    allow_inadequate: Annotated[bool, typer.Option(
+        "--allow-inadequate", help="With --deidentified: load data sets under the k/l thresholds too.")
+    ] = False,
     json_out: common.JsonOpt = False,
 ) -> None:
     """Load a day into HDFS, Kafka and HBase.
@@ -119,8 +139,9 @@ def load_cmd(
     from bigdata_admin.pilot import endpoints, generate, load
 
     generate.parse_day(day)
+    deid = _deidentified_dir(_data_dir(data, day), allow_inadequate) if deidentified else None
     cluster = _cluster(inventory)
-    folder = _data_dir(data, day)
+    folder = deid or _data_dir(data, day)
     names = generate.file_names(day)
     wanted = {t.strip() for t in targets.split(",") if t.strip()}
     unknown = wanted - {"hdfs", "kafka", "hbase", "hbase-rows", "drive-text"}
@@ -170,6 +191,83 @@ def load_cmd(
         from dataclasses import asdict
 
         common.print_json({"day": day, "steps": [asdict(s) for s in steps], **extra})
+
+
+@pilot_app.command("deidentify")
+def deidentify_cmd(
+    day: Annotated[str | None, typer.Option("--day", help="Working day, YYYYMMDD.",
+                                            show_default=False)] = None,
+    inventory: OptInventoryOpt = None,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="Pseudonym key file instead of the cluster's (made, mode 0600, when missing).",
+        show_default=False)] = None,
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", help="YAML policy (default: the documented one, see --show-policy).",
+        show_default=False)] = None,
+    data: DataOpt = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Report directory (default ./pilot-report/DAY).", show_default=False)] = None,
+    show_policy: Annotated[bool, typer.Option("--show-policy",
+                                              help="Print the default policy and exit.")] = False,
+    json_out: common.JsonOpt = False,
+) -> None:
+    """De-identify a day before load: keyed pseudonyms, generalisation, and a k/l adequacy check.
+
+    Writes DATA/deidentified/ (same file names; `pilot load --deidentified` loads it) with the follow-up
+    record deidentification.json, and the assessment into the report directory. The key lives in the
+    cluster's secrets directory (-i) or in --key; it is never printed. Exits 1 when a data set is under
+    the k or l threshold (such a day is not loaded without --allow-inadequate).
+    """
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from bigdata_admin.errors import BadInput, BigdataAdminError
+    from bigdata_admin.pilot import deidentify as deid
+
+    if show_policy:
+        typer.echo(deid.DEFAULT_POLICY, nl=False)
+        return
+    try:
+        if day is None:
+            raise BadInput("--day is missing", "Pass e.g. --day 20200322.")
+        if key is None and inventory is None:
+            raise BadInput("no pseudonym key: pass -i INVENTORY (key in its secrets directory) or --key FILE",
+                           "Use -i mycluster, or --key ./pilot.key for a local run.")
+        rules = deid.load_policy(policy)
+        if key is None:
+            from bigdata_admin.health.core import secrets_dir
+
+            key = deid.key_path(secrets_dir(_cluster(inventory)))
+        result = deid.deidentify(day, _data_dir(data, day), deid.ensure_key(key), rules)
+        page = deid.write_report(result, report if report is not None else Path("pilot-report") / day)
+    except BigdataAdminError as exc:
+        common.fail(escape(exc.message), escape(exc.fix or ""), exc.exit_code)
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json({**asdict(result), "report": str(page)})
+    else:
+        table = Table(title=f"De-identification of {day} (key id {result.key_id})", box=box.SIMPLE_HEAD,
+                      show_edge=False, pad_edge=False)
+        rows = deid.table_rows(result)
+        for column in rows[0]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*[escape(str(v)) for v in row.values()])
+        common.console.print(table)
+        common.console.print("  -: only the car number, pseudonymised; skipped: header or malformed lines")
+        for d in result.datasets:
+            for g in d.offending_groups[:20]:
+                common.console.print(f"  {escape(d.dataset)}: group {escape('/'.join(g['group'].values()))}: "
+                                     f"{g['records']} records, {g['distinct_sensitive']} distinct "
+                                     f"sensitive values (fails {' '.join(g['fails'])})", highlight=False)
+        common.console.print(f"record {escape(result.out_dir)}/{deid.RECORD}; report {escape(str(page))}",
+                             highlight=False)
+    if not result.passed:
+        common.err_console.print(f"[bold red]under the thresholds:[/] {escape(', '.join(result.failed))} "
+                                 "(not loaded without --allow-inadequate)", highlight=False)
+        raise typer.Exit(1)
 
 
 @pilot_app.command("mart")

@@ -25,7 +25,7 @@ MASTER_FIELDS = ("car_number", "sex", "age", "marriage", "region", "job", "car_c
 BUY_FIELDS = ("car_number", "item", "score", "month")
 
 _TIME = re.compile(r"^\d{14}$")
-_CAR = re.compile(r"^[A-Z]\d{4}$")
+_CAR = re.compile(r"^(?:[A-Z]\d{4}|[0-9a-f]{12})$")  # or a pseudonym (pilot deidentify)
 _RECORD_START = re.compile(r"^\d{14}")
 HEADER_PREFIXES = ("SmartCar Status Information", "Driver Status Infomation", "Driver Status Information")
 MAX_EXAMPLES = 20
@@ -73,7 +73,7 @@ def check_status(fields: list[str]) -> str | None:
     if not _TIME.match(fields[0]):
         return "time is not yyyyMMddHHmmss"
     if not _CAR.match(fields[1]):
-        return f"car number {fields[1]!r} is not a letter + 4 digits"
+        return f"car number {fields[1]!r} is not a letter + 4 digits (or a 12-hex pseudonym)"
     for i in (2, 3, 4, 5):
         if not _int_in(fields[i], 0, 100):
             return f"{STATUS_FIELDS[i]} {fields[i]!r} is not 0-100"
@@ -99,7 +99,7 @@ def check_drive(fields: list[str]) -> str | None:
     if not _TIME.match(fields[0]):
         return "time is not yyyyMMddHHmmss"
     if not _CAR.match(fields[1]):
-        return f"car number {fields[1]!r} is not a letter + 4 digits"
+        return f"car number {fields[1]!r} is not a letter + 4 digits (or a 12-hex pseudonym)"
     if not _int_in(fields[2], 0, 5):
         return f"accelerator step {fields[2]!r} is not 0-5"
     if not _int_in(fields[3], 0, 3):
