@@ -20,13 +20,14 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bigdata_admin.choices import THRIFT_PROTOCOLS, THRIFT_TRANSPORTS
 from bigdata_admin.errors import BadInput, RunFailed
 
 if TYPE_CHECKING:
     from bigdata_admin.inventory import Cluster, Host
 
-THRIFT_TRANSPORTS = ("buffered", "framed")
-THRIFT_PROTOCOLS = ("binary", "compact")
+__all__ = ["THRIFT_PROTOCOLS", "THRIFT_TRANSPORTS"]  # re-exported: the lists live in choices.py
+
 HDFS_USER = "hdfs"
 
 

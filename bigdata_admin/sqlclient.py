@@ -19,13 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from bigdata_admin.choices import HS2_AUTH_MODES
 from bigdata_admin.errors import BadInput, RunFailed
 
 if TYPE_CHECKING:
     from bigdata_admin.inventory import Cluster
 
 Driver = Literal["impyla", "pyhive"]
-AUTH_MODES: tuple[str, ...] = ("NONE", "NOSASL", "LDAP", "CUSTOM")
+AUTH_MODES: tuple[str, ...] = HS2_AUTH_MODES
 """Values of hive.server2.authentication this module speaks. NONE is SASL PLAIN without a password
 check; NOSASL is a plain Thrift socket (no SASL handshake)."""
 DRIVERS: tuple[str, ...] = ("impyla", "pyhive")

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from bigdata_admin import nodeids, plan, services
+from bigdata_admin import choices, nodeids, plan, services
 from bigdata_admin.inventory import Cluster
 from bigdata_admin.problems import Problem
 
@@ -135,6 +135,78 @@ def _types(cluster: Cluster) -> list[Problem]:
             f"Set {var} to {want} (unquoted in YAML) in group_vars/all.yml or the host's vars; "
             f"on the command line pass JSON: -e '{{\"{var}\": ...}}'."))
     return problems
+
+
+def _where(hosts: list[str]) -> str:
+    return f"host {hosts[0]}" if len(hosts) == 1 else "hosts " + ", ".join(hosts)
+
+
+def _choices(cluster: Cluster) -> list[Problem]:
+    """Enumerated variables (bigdata_admin.choices.CHOICES) hold one of their allowed values."""
+    bad: dict[tuple[str, str], list[str]] = {}
+    sources = [(h.name, h.vars) for h in cluster.hosts.values()] or [("all", cluster.vars)]
+    for name, values in sources:
+        for var, allowed in choices.CHOICES.items():
+            value = values.get(var)
+            if value is not None and value not in allowed:
+                bad.setdefault((var, repr(value)), []).append(name)
+    problems = []
+    for (var, value), hosts in bad.items():
+        allowed = choices.CHOICES[var]
+        problems.append(_err(
+            f"variable {var}",
+            f"{var} is {value} on {_where(hosts)}: allowed values are {', '.join(allowed)}",
+            f"Set {var} to one of {', '.join(allowed)} (exactly so spelled) where it is set "
+            "(group_vars, host_vars or -e)."))
+    return problems
+
+
+def _rendered(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _extra_settings(cluster: Cluster) -> list[Problem]:
+    """`*_extra` dictionaries must not contradict the first-class variable that owns a key."""
+    bad: dict[tuple[str, str, str], list[str]] = {}
+    for host in cluster.hosts.values():
+        extra_vars = set(choices.OWNED_KEYS) | set(choices.FIXED_KEYS) | set(choices.ENUMERATED_KEYS)
+        for extra_var in sorted(extra_vars):
+            extra = host.var(extra_var)
+            if not isinstance(extra, dict):
+                continue
+            for key, value in extra.items():
+                key = str(key)
+                if isinstance(value, str) and "{{" in value:
+                    continue  # templated: resolved on the node only
+                owned = choices.OWNED_KEYS.get(extra_var, {}).get(key)
+                fixed = choices.FIXED_KEYS.get(extra_var, {}).get(key)
+                allowed = choices.ENUMERATED_KEYS.get(extra_var, {}).get(key)
+                if owned is not None:
+                    var, render = owned
+                    first = host.var(var)
+                    if isinstance(first, str) and "{{" in first:
+                        continue
+                    if first is None:
+                        msg = (f"{extra_var} sets {key}={_rendered(value)!r}, which bigdata-admin computes; "
+                               f"clients would not know it")
+                        fix = f"Remove {key} from {extra_var} and set {var} instead."
+                    elif render(first) != _rendered(value):
+                        msg = (f"{extra_var} sets {key}={_rendered(value)!r} but {var} is {first!r} "
+                               f"(which renders {key}={render(first)!r}); clients follow {var}")
+                        fix = f"Remove {key} from {extra_var} and set {var} to the value you want."
+                    else:
+                        continue
+                elif fixed is not None:
+                    msg = f"{extra_var} sets {key}, which is computed from {fixed}"
+                    fix = f"Remove {key} from {extra_var}; change {fixed} instead."
+                elif allowed is not None and _rendered(value) not in allowed:
+                    msg = (f"{extra_var} sets {key}={_rendered(value)!r}: allowed values are "
+                           f"{', '.join(allowed)}")
+                    fix = f"Set {key} in {extra_var} to one of {', '.join(allowed)}."
+                else:
+                    continue
+                bad.setdefault((f"variable {extra_var}", msg, fix), []).append(host.name)
+    return [_err(where, f"{msg} (on {_where(hosts)})", fix) for (where, msg, fix), hosts in bad.items()]
 
 
 # ----------------------------------------------------------------------------------- service rules
@@ -401,8 +473,8 @@ def _versions(cluster: Cluster) -> list[Problem]:
     return list(compatibility_problems(cluster))
 
 
-RULES = (_group_names, _addresses, _types, _zookeeper, _node_ids, _hdfs, _yarn, _hbase, _hive, _impala,
-         _kafka, _storm, _spark, _gpu, _ports, _memory, _versions)
+RULES = (_group_names, _addresses, _types, _choices, _extra_settings, _zookeeper, _node_ids, _hdfs, _yarn,
+         _hbase, _hive, _impala, _kafka, _storm, _spark, _gpu, _ports, _memory, _versions)
 
 
 def validate(cluster: Cluster) -> list[Problem]:
