@@ -54,9 +54,7 @@ def main() -> None:
     try:
         app()
     except BigdataAdminError as exc:
-        common.err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.fix:
-            common.err_console.print(f"[bold]fix:[/] {exc.fix}", highlight=False)
+        common.print_error(exc.message, exc.fix)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         common.err_console.print("[yellow]interrupted[/]")

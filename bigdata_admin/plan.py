@@ -113,6 +113,23 @@ def java_for(cluster: Cluster, host: Host, component: str) -> int | str | None:
     return table.get(component) if isinstance(table, dict) else None
 
 
+# What Debian 12's packages run, for components installed from the OS packages (Debian bookworm:
+# zookeeper 3.8.0-11, redis 7.0.15, postgresql 15). The catalog's version is not what runs then.
+DEBIAN_PACKAGE_VERSIONS = {"zookeeper": "3.8.0", "redis": "7.0", "postgresql": "15"}
+_PACKAGE_SWITCH = {"zookeeper": "zookeeper_install_method"}
+"""Components that install from the OS packages only when this variable says `package`."""
+
+
+def running_version(cluster: Cluster, host: Host, component: str) -> str | None:
+    """The version that will run: Debian's package version for OS-package installs, else the catalog's."""
+    switch = _PACKAGE_SWITCH.get(component)
+    from_package = (component in DEBIAN_PACKAGE_VERSIONS
+                    and (switch is None or host.var(switch, cluster.var(switch)) == "package"))
+    if from_package:
+        return f"{DEBIAN_PACKAGE_VERSIONS[component]} (Debian 12 package)"
+    return cluster.version(component)
+
+
 def build(cluster: Cluster) -> dict[str, Any]:
     """The plan as plain data (what `plan --json` prints)."""
     hosts: list[dict[str, Any]] = []
@@ -132,7 +149,7 @@ def build(cluster: Cluster) -> dict[str, Any]:
                 "groups": list(proc.groups),
                 "unit": proc.unit,
                 "component": proc.component,
-                "version": cluster.version(proc.component),
+                "version": running_version(cluster, host, proc.component),
                 "java": java_for(cluster, host, proc.component) if proc.uses_java else None,
                 "ports": {p: v for p, (_, v) in proc.ports.items()},
                 "memory_mb": proc.memory_mb(),
@@ -160,30 +177,31 @@ def build(cluster: Cluster) -> dict[str, Any]:
 
 def render(data: dict[str, Any]) -> list[RenderableType]:
     """Rich tables for a plan built by `build`: one summary, then one table per host."""
+    from rich.markup import escape as esc
     from rich.table import Table
 
     out: list[RenderableType] = []
-    summary = Table(title=f"Cluster {data['cluster']} ({data['inventory']})", title_justify="left")
+    summary = Table(title=esc(f"Cluster {data['cluster']} ({data['inventory']})"), title_justify="left")
     for col in ("host", "address", "services", "memory plan / host (MiB)"):
         summary.add_column(col)
     for h in data["hosts"]:
         over = h["free_memory_mb"] < 0
         mem = f"{h['planned_memory_mb']} / {h['memory_mb']}"
-        summary.add_row(h["host"], h["address"] or "[red]none[/]",
-                        ", ".join(p["name"] for p in h["processes"]) or "-",
+        summary.add_row(esc(h["host"]), esc(h["address"]) if h["address"] else "[red]none[/]",
+                        esc(", ".join(p["name"] for p in h["processes"])) or "-",
                         f"[red]{mem}[/]" if over else mem)
     out.append(summary)
     for h in data["hosts"]:
-        table = Table(title=f"{h['host']} ({h['address'] or 'no address'})", title_justify="left")
+        table = Table(title=esc(f"{h['host']} ({h['address'] or 'no address'})"), title_justify="left")
         table.add_column("process", no_wrap=True)
         for col in ("version", "java", "ports", "MiB"):
             table.add_column(col)
         table.add_column("web UI", overflow="fold")
         for p in h["processes"]:
             ports = "\n".join(f"{v} {k}" for k, v in p["ports"].items())
-            name = f"{p['name']} [dim](implied)[/]" if p["implied"] else p["name"]
-            table.add_row(name, p["version"] or "distro",
+            name = f"{esc(p['name'])} [dim](implied)[/]" if p["implied"] else esc(p["name"])
+            table.add_row(name, esc(p["version"] or "distro"),
                           str(p["java"]) if p["java"] is not None else "-",
-                          ports, str(p["memory_mb"]), p["ui"] or "")
+                          esc(ports), str(p["memory_mb"]), esc(p["ui"] or ""))
         out.append(table)
     return out

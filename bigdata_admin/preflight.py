@@ -305,6 +305,7 @@ def run(cluster: Cluster, *, show_progress: bool = True) -> Report:
 
 
 def render(report: Report) -> Table:
+    from rich.markup import escape as esc
     from rich.table import Table
 
     table = Table(title="Preflight (read-only)", title_justify="left")
@@ -314,9 +315,9 @@ def render(report: Report) -> Table:
     for h in report.hosts:
         if h.error:
             state = "unreachable" if not h.reachable else "failed"
-            table.add_row(f"[red]{h.host}[/]", f"[red]{state}[/]", *["-"] * (len(COLUMNS) - 1))
+            table.add_row(f"[red]{esc(h.host)}[/]", f"[red]{state}[/]", *["-"] * (len(COLUMNS) - 1))
             continue
-        cells = [f"[green]{c.text}[/]" if c.ok else f"[red]{c.text}[/]" for c in
+        cells = [f"[green]{esc(c.text)}[/]" if c.ok else f"[red]{esc(c.text)}[/]" for c in
                  (h.cells[k] for k in COLUMNS)]
-        table.add_row(h.host if h.ok else f"[red]{h.host}[/]", *cells)
+        table.add_row(esc(h.host) if h.ok else f"[red]{esc(h.host)}[/]", *cells)
     return table

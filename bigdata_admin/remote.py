@@ -181,11 +181,12 @@ def print_results(results: list[HostResult], console: Any) -> None:
         else:
             colour = "green" if r.exit_status == 0 else "red"
             head = f"[{colour}]exit {r.exit_status}[/]"
-        console.print(f"[bold]== {r.host}[/] ({r.address}) {head} [dim]{r.seconds:.2f} s[/]", highlight=False)
+        console.print(f"[bold]== {escape(r.host)}[/] ({escape(str(r.address))}) {head} "
+                      f"[dim]{r.seconds:.2f} s[/]", highlight=False)
         if r.stdout:
             console.print(escape(r.stdout.rstrip("\n")), highlight=False)
         if r.stderr:
             console.print(f"[yellow]{escape(r.stderr.rstrip(chr(10)))}[/]", highlight=False)
     failed = [r.host for r in results if not r.ok]
     summary = f"{len(results) - len(failed)}/{len(results)} ok"
-    console.print(summary + (f"; failed: {', '.join(failed)}" if failed else ""), highlight=False)
+    console.print(escape(summary + (f"; failed: {', '.join(failed)}" if failed else "")), highlight=False)

@@ -643,22 +643,24 @@ class _Progress:
 def render(result: RunResult, console: Any | None = None) -> None:
     """Print the recap table per host, then each failed task's message plainly."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     out = console or Console()
-    table = Table(title=f"{result.label}: {Path(result.playbook).name} ({result.elapsed_s:.1f} s)")
+    table = Table(title=escape(f"{result.label}: {Path(result.playbook).name} ({result.elapsed_s:.1f} s)"))
     table.add_column("host")
     for col in ("ok", "changed", "failed", "unreachable", "skipped"):
         table.add_column(col, justify="right")
     for host, r in result.recap.items():
         style = "red" if (r.failed or r.unreachable) else ("yellow" if r.changed else "green")
-        table.add_row(host, str(r.ok), str(r.changed), str(r.failed), str(r.unreachable), str(r.skipped),
-                      style=style)
+        table.add_row(Text(host), str(r.ok), str(r.changed), str(r.failed), str(r.unreachable),
+                      str(r.skipped), style=style)
     if result.recap:
         out.print(table)
     for f in result.failures:
         kind = "UNREACHABLE" if f.unreachable else "FAILED"
-        out.print(f"[bold red]{kind}[/] [bold]{f.host}[/] — {f.task}", highlight=False)
+        out.print(f"[bold red]{kind}[/] [bold]{escape(f.host)}[/] — {escape(f.task)}", highlight=False)
         for line in f.message.splitlines() or [""]:
             out.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
     verdict = {
@@ -668,4 +670,4 @@ def render(result: RunResult, console: Any | None = None) -> None:
         RC_BAD_INPUT: "[red]could not start: bad input[/]",
         RC_INTERRUPTED: "[yellow]interrupted (stopped cleanly)[/]",
     }.get(result.rc, f"ended with exit code {result.rc}")
-    out.print(f"Run {verdict}. Log: {result.log_path}", highlight=False, soft_wrap=True)
+    out.print(f"Run {verdict}. Log: {escape(str(result.log_path))}", highlight=False, soft_wrap=True)

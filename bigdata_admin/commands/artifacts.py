@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as esc
 
 from bigdata_admin.commands.common import (
     InventoryOpt,
@@ -56,33 +57,39 @@ def list_(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
     if json_out:
         print_json({"cache": str(paths.cache_dir()), "artifacts": [s.as_dict() for s in states]})
         return
-    table = Table(title=f"artifacts for {cluster.name} (cache {paths.cache_dir()})")
+    table = Table(title=esc(f"artifacts for {cluster.name} (cache {paths.cache_dir()})"))
     for col in ("component", "version", "file", "source", "cached", "verified", "size"):
         table.add_column(col, overflow="fold", no_wrap=(col != "file"))
     for s in states:
         a = s.artifact
         size = s.path.stat().st_size if s.cached else None
-        table.add_row(a.component, a.version, a.filename, a.source, "yes" if s.cached else "[red]no[/]",
+        table.add_row(esc(a.component), esc(a.version), esc(a.filename), esc(a.source),
+                      "yes" if s.cached else "[red]no[/]",
                       "yes" if s.verified else "[red]no[/]", _size(size))
     console.print(table)
     todo = [s for s in states if not s.verified]
     if todo:
-        console.print(f"{len(todo)} missing or unverified: run "
-                      f"`{artifacts.fetch_command(cluster)}`", highlight=False)
+        console.print(esc(f"{len(todo)} missing or unverified: run "
+                          f"`{artifacts.fetch_command(cluster)}`"), highlight=False)
     for s in states:
         if s.note:
-            console.print(f"  {s.artifact.filename}: {s.note}", highlight=False)
+            console.print(esc(f"  {s.artifact.filename}: {s.note}"), highlight=False)
 
 
-def _print_outcomes(outcomes: list[Any], json_out: bool) -> None:
+def _print_outcomes(outcomes: list[Any], json_out: bool, noted: bool = False) -> None:
+    """One line per file. `noted`: the live fetch already printed why each source failed, so a
+    failed file's line says so instead of repeating every reason."""
     if json_out:
         print_json({"ok": all(o.ok for o in outcomes), "results": [o.as_dict() for o in outcomes]})
         return
     marks = {True: "[green]✓[/]", False: "[red]✗[/]"}
     for o in outcomes:
-        console.print(f"{marks[o.ok]} {o.artifact.filename}: {o.action}"
-                      + (f" — {o.message}" if o.message and (not o.ok or o.action != "fetched") else ""),
-                      highlight=False, soft_wrap=True)
+        if noted and o.action == "failed":
+            message = "every source failed (the reasons are above)"
+        else:
+            message = o.message if o.message and (not o.ok or o.action != "fetched") else ""
+        console.print(f"{marks[o.ok]} {esc(o.artifact.filename)}: {esc(o.action)}"
+                      + (f" — {esc(message)}" if message else ""), highlight=False, soft_wrap=True)
 
 
 @app.command("fetch")
@@ -104,9 +111,9 @@ def fetch(
                 outcomes = artifacts.fetch(cluster, components, reporter=reporter, timeout=timeout)
         else:
             outcomes = artifacts.fetch(cluster, components, reporter=reporter, timeout=timeout)
-    _print_outcomes(outcomes, json_out)
+    _print_outcomes(outcomes, json_out, noted=not json_out)
     if not json_out:
-        console.print(f"cache: {paths.cache_dir()}", highlight=False)
+        console.print(esc(f"cache: {paths.cache_dir()}"), highlight=False)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
@@ -123,7 +130,7 @@ def verify(inventory: InventoryOpt, components: ComponentsArg = None, json_out: 
     _print_outcomes(outcomes, json_out)
     if not all(o.ok for o in outcomes):
         if not json_out:
-            err_console.print(f"fix: run `{artifacts.fetch_command(cluster)}`", highlight=False)
+            err_console.print(esc(f"fix: run `{artifacts.fetch_command(cluster)}`"), highlight=False)
         raise typer.Exit(1)
 
 
@@ -141,8 +148,8 @@ def serve(
         fail(f"--port {port} is not a TCP port", "Pick a port between 1 and 65535.")
     with domain_errors():
         server = artifacts.make_server(bind, port)
-    console.print(f"serving {paths.cache_dir()} at {server.url} (read-only); "
-                  f"set bigdata_artifact_base_url: {server.url}", highlight=False)
+    console.print(esc(f"serving {paths.cache_dir()} at {server.url} (read-only); "
+                      f"set bigdata_artifact_base_url: {server.url}"), highlight=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

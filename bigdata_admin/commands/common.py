@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,11 +30,16 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def print_error(message: str, fix: str | None = None) -> None:
+    """`error: MESSAGE` and `fix: FIX` on stderr; both are plain text (never read as markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if fix:
+        err_console.print(f"[bold]fix:[/] {escape(fix)}", highlight=False)
+
+
 def fail(message: str, fix: str | None = None, code: int = 2) -> NoReturn:
     """Print an error naming the problem (and the fix) and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-    if fix:
-        err_console.print(f"[bold]fix:[/] {fix}", highlight=False)
+    print_error(message, fix)
     raise typer.Exit(code)
 
 

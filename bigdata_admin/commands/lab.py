@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as esc
 
 from bigdata_admin.commands.common import JsonOpt, console, err_console, print_json
 
@@ -21,7 +23,7 @@ NameOpt = Annotated[str, typer.Option("--name", "-n", help="Lab name (several la
 
 
 def _log(message: str) -> None:
-    err_console.print(f"[dim]{message}[/]", highlight=False)
+    err_console.print(f"[dim]{esc(message)}[/]", highlight=False)
 
 
 @lab_app.command("up")
@@ -44,13 +46,13 @@ def up(
                     "apt_proxy": lb.proxy_url, "changed": lb.changed, "seconds": round(elapsed, 2)})
         return
     for line in lb.changed:
-        console.print(f"  [green]+[/] {line}", highlight=False)
+        console.print(f"  [green]+[/] {esc(line)}", highlight=False)
     verdict = "up" if lb.changed else "already up, nothing changed"
-    console.print(f"lab [bold]{lb.name}[/] {verdict} ({elapsed:.1f} s): "
-                  + ", ".join(f"{h} {a}" for h, a in lb.hosts.items()), highlight=False)
-    console.print(f"inventory: {lb.inventory}\n"
-                  f"next: bigdata-admin check -i {lb.inventory}  |  "
-                  f"bigdata-admin lab ssh h1 --name {lb.name}",
+    console.print(f"lab [bold]{esc(lb.name)}[/] {verdict} ({elapsed:.1f} s): "
+                  + esc(", ".join(f"{h} {a}" for h, a in lb.hosts.items())), highlight=False)
+    console.print(esc(f"inventory: {lb.inventory}\n"
+                      f"next: bigdata-admin check -i {lb.inventory}  |  "
+                      f"bigdata-admin lab ssh h1 --name {lb.name}"),
                   highlight=False)
 
 
@@ -65,17 +67,19 @@ def status(name: NameOpt = "dev", json_out: JsonOpt = False) -> None:
     if json_out:
         print_json(data)
         return
-    table = Table(title=f"lab {data['name']} ({data['subnet']}, bridge {data['bridge']})")
+    table = Table(title=esc(f"lab {data['name']} ({data['subnet']}, bridge {data['bridge']})"))
     for col in ("host", "address", "state", "processes", "memory (PSS)"):
         table.add_column(col)
     for h in data["hosts"]:
         colour = {"ssh": "green", "booting": "yellow"}.get(h["state"], "red")
-        table.add_row(h["host"], h["address"], f"[{colour}]{h['state']}[/]", str(h["processes"]),
+        table.add_row(esc(h["host"]), esc(h["address"]), f"[{colour}]{esc(h['state'])}[/]",
+                      str(h["processes"]),
                       f"{h['memory_pss_mib']} MiB")
     console.print(table)
     relay = data["relay"]
     console.print(f"relay: {'running' if relay['running'] else '[red]stopped[/]'}  apt proxy "
-                  f"{relay['apt_proxy']}  artifacts {relay['artifacts']}\ninventory: {data['inventory']}",
+                  + esc(f"{relay['apt_proxy']}  artifacts {relay['artifacts']}\n"
+                        f"inventory: {data['inventory']}"),
                   highlight=False)
 
 
@@ -91,8 +95,8 @@ def list_(json_out: JsonOpt = False) -> None:
     if not labs:
         console.print("no labs; create one with `bigdata-admin lab up`")
     for item in labs:
-        console.print(f"{item['name']}: {item['running']}/{item['nodes']} running, {item['subnet']}, "
-                      f"inventory {item['inventory']}", highlight=False)
+        console.print(esc(f"{item['name']}: {item['running']}/{item['nodes']} running, {item['subnet']}, "
+                          f"inventory {item['inventory']}"), highlight=False)
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -125,21 +129,59 @@ def down(
     keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the hosts' disks.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Stop a lab and remove what it made (processes, mounts, namespaces, bridge, cgroups, relay)."""
+    """Stop a lab and remove what it made (processes, mounts, namespaces, bridge, cgroups, relay).
+
+    Says what it keeps for the next lab (the base image, the package cache, the artifact cache) and
+    how to remove it."""
     from bigdata_admin import lab
 
     started = time.monotonic()
+    forget = deploy_record_forgetter(name)
     done = lab.down(name, keep_state=keep_state)
+    forget()
     elapsed = time.monotonic() - started
+    kept = kept_after_down(name, keep_state)
     if json_out:
-        print_json({"name": name, "done": done, "seconds": round(elapsed, 2)})
+        print_json({"name": name, "done": done, "seconds": round(elapsed, 2), "kept": kept})
         return
     if not done:
-        console.print(f"no lab named {name!r}: nothing to do")
+        console.print(esc(f"no lab named {name!r}: nothing to do"), highlight=False)
         return
     for line in done:
-        console.print(f"  [red]-[/] {line}", highlight=False)
-    console.print(f"lab [bold]{name}[/] down ({elapsed:.1f} s)", highlight=False)
+        console.print(f"  [red]-[/] {esc(line)}", highlight=False)
+    console.print(f"lab [bold]{esc(name)}[/] down ({elapsed:.1f} s)", highlight=False)
+    for item in kept:
+        console.print(esc(f"  kept {item['what']}: {item['path']} (remove: {item['remove']})"),
+                      highlight=False)
+
+
+def deploy_record_forgetter(name: str) -> Callable[[], None]:
+    """A callable dropping the deploy record of a lab's inventory (call it once its hosts are gone)."""
+    from bigdata_admin import deployment, lab
+    from bigdata_admin import inventory as inv_mod
+    from bigdata_admin.errors import BigdataAdminError
+
+    try:
+        lb = lab.get(name)
+        cluster = inv_mod.load(lb.inventory) if lb is not None else None
+    except (BigdataAdminError, OSError):
+        cluster = None
+    return (lambda: deployment.forget(cluster)) if cluster is not None else (lambda: None)
+
+
+def kept_after_down(name: str, keep_state: bool) -> list[dict[str, str]]:
+    """What `lab down` leaves on this machine for the next lab, each with the command removing it."""
+    from bigdata_admin import paths
+    from bigdata_admin.lab.image import images_dir
+    from bigdata_admin.lab.util import lab_root
+
+    items = [("the base image(s) new labs boot from", images_dir()),
+             ("the relay's package cache", lab_root() / "apt-cache"),
+             ("the artifact cache", paths.cache_dir())]
+    if keep_state:
+        items.insert(0, ("the hosts' disks (--keep-state)", lab_root() / "labs" / name))
+    return [{"what": what, "path": str(path), "remove": f"sudo rm -rf {path}"}
+            for what, path in items if path.exists()]
 
 
 @lab_app.command("run")
@@ -150,39 +192,78 @@ def run_main(
 ) -> None:
     """The whole job on the lab: up, fetch the artifacts that can be had, deploy every service whose
     artifacts are available (the others are listed as skipped, with the reason and the fetch command),
-    then status and smoke tests."""
+    then status and smoke tests. Ends with one table of services: deployed or skipped (and why),
+    healthy, smoke-tested. Exit 0 when every deployed service is healthy and passes its smoke tests."""
     import subprocess
     import sys
 
-    from bigdata_admin import lab
+    from bigdata_admin import deployment, lab
+    from bigdata_admin import inventory as inv_mod
+    from bigdata_admin.commands.ops import _smoke_renderable, status_renderable
+    from bigdata_admin.health import smoke_runner
+    from bigdata_admin.health.status import collect
 
     started = time.monotonic()
     lb = lab.up(name=name, nodes=nodes, log=_log)
-    console.print(f"[bold]lab {lb.name}[/] up ({time.monotonic() - started:.1f} s): "
-                  + ", ".join(f"{h} {a}" for h, a in lb.hosts.items()), highlight=False)
+    console.print(f"[bold]lab {esc(lb.name)}[/] up ({time.monotonic() - started:.1f} s): "
+                  + esc(", ".join(f"{h} {a}" for h, a in lb.hosts.items())), highlight=False)
     inv = str(lb.inventory)
     # Fetch what can be had (files that cannot are reported, and deploy skips their services).
     steps = [("fetch", ["artifacts", "fetch", "-i", inv]),
-             ("deploy", ["deploy", "-i", inv, "--skip-unavailable"]), ("status", ["status", "-i", inv]),
-             ("smoke", ["smoke", "-i", inv])]
+             ("deploy", ["deploy", "-i", inv, "--skip-unavailable"])]
     results: list[tuple[str, int, float]] = []
     for label, args in steps:
-        console.rule(f"bigdata-admin {' '.join(args)}")
+        console.rule(esc(f"bigdata-admin {' '.join(args)}"))
         t0 = time.monotonic()
         rc = subprocess.run([sys.executable, "-m", "bigdata_admin", *args], check=False).returncode
         results.append((label, rc, time.monotonic() - t0))
+    cluster = inv_mod.load(inv)
+    absent = deployment.not_deployed(cluster)
+    console.rule(esc(f"bigdata-admin status -i {inv}"))
+    t0 = time.monotonic()
+    report = collect(cluster, not_deployed=absent)
+    console.print(status_renderable(report))
+    results.append(("status", 0 if report.healthy else 1, time.monotonic() - t0))
+    console.rule(esc(f"bigdata-admin smoke -i {inv}"))
+    t0 = time.monotonic()
+    smoke = smoke_runner.run(cluster, [], not_deployed=absent)
+    console.print(_smoke_renderable(smoke))
+    results.append(("smoke", 0 if smoke.passed else 1, time.monotonic() - t0))
     if down_after:
         lab.down(name)
     console.rule("summary")
-    for label, rc, secs in results:
-        colour = "green" if rc == 0 else "red"
-        console.print(f"  {label:<7} [{colour}]exit {rc}[/]  {secs:.0f} s", highlight=False)
-    console.print(f"inventory: {inv}" + ("  (lab brought down)" if down_after else
-                                          f"  (`bigdata-admin lab down --name {name}` when done)"),
+    console.print(services_table(cluster, report, smoke, absent))
+    console.print("  ".join(f"{label} [{'green' if rc == 0 else 'red'}]exit {rc}[/] {secs:.0f} s"
+                            for label, rc, secs in results), highlight=False)
+    console.print(esc(f"inventory: {inv}") + ("  (lab brought down)" if down_after else
+                                               esc(f"  (`bigdata-admin lab down --name {name}` when done)")),
                   highlight=False)
     worst = next((rc for label, rc, _ in results if rc != 0 and label != "fetch"), 0)
     if worst:
         raise typer.Exit(worst)
+
+
+def services_table(cluster: Any, report: Any, smoke: Any, absent: dict[str, str]) -> Any:
+    """The closing table of `lab run`: per service deployed / skipped and why / healthy / smoke."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from bigdata_admin.health.summary import summarize
+
+    table = Table(title=f"services of {esc(cluster.name)}", title_justify="left")
+    for col in ("service", "hosts", "deployed", "healthy", "smoke", "detail"):
+        table.add_column(col, overflow="fold")
+    for row in summarize(cluster, report, smoke, absent):
+        if not row["deployed"]:
+            table.add_row(Text(row["service"]), Text(", ".join(row["hosts"])),
+                          Text("skipped", style="yellow"), "-", "-", Text(row["reason"], style="yellow"))
+            continue
+        healthy = (Text("-", style="dim") if row["healthy"] is None else
+                   Text("yes", style="green") if row["healthy"] else Text("NO", style="bold red"))
+        smoke_cell = Text(row["smoke"], style={"pass": "green", "FAIL": "bold red"}.get(row["smoke"], "dim"))
+        table.add_row(Text(row["service"]), Text(", ".join(row["hosts"])), Text("yes", style="green"),
+                      healthy, smoke_cell, Text(row["detail"]))
+    return table
 
 
 def exec_(

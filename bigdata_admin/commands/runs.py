@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as esc
 
 from bigdata_admin.commands.common import (
     InventoryOpt,
@@ -53,11 +54,11 @@ def _load_and_validate(inventory: Path, json_out: bool) -> Any:
         if json_out:
             print_json({"ok": False, "rc": 2, "problems": [p.as_dict() for p in problems]})
         else:
-            err_console.print(f"[bold red]error:[/] the inventory {inventory} has {len(problems)} "
+            err_console.print(f"[bold red]error:[/] the inventory {esc(str(inventory))} has {len(problems)} "
                               "problem(s); no host was touched", highlight=False)
             for p in problems:
-                err_console.print(f"  [red]✗[/] [bold]{p.where}[/]: {p.message}", highlight=False)
-                err_console.print(f"      fix: {p.fix}", highlight=False)
+                err_console.print(f"  [red]✗[/] [bold]{esc(p.where)}[/]: {esc(p.message)}", highlight=False)
+                err_console.print(f"      fix: {esc(p.fix)}", highlight=False)
         raise typer.Exit(2)
     return cluster
 
@@ -104,8 +105,6 @@ def deploy(
     services needing a skipped one) are listed with the reason and left out of the inventory the
     roles see, so nothing is configured against them.
     """
-    from rich.markup import escape
-
     from bigdata_admin import artifacts, deployment, runner
 
     cluster = _load_and_validate(inventory, json_out)
@@ -133,7 +132,7 @@ def deploy(
         err_console.print(f"[yellow]skipping {len(absent)} inventory group(s); the other services are "
                           "configured as if they were absent:[/]")
         for group, why in absent.items():
-            err_console.print(f"  [bold]{escape(group)}[/]: {escape(why)}", highlight=False)
+            err_console.print(f"  [bold]{esc(group)}[/]: {esc(why)}", highlight=False)
     run_inventory = inventory
     if absent:
         with domain_errors():
@@ -228,8 +227,8 @@ def runs_list(json_out: JsonOpt = False) -> None:
         recap = r.get("recap") or {}
         failed = sum(1 for h in recap.values() if h.get("failed") or h.get("unreachable"))
         style = "green" if r.get("rc") == 0 else ("yellow" if r.get("status") == "running" else "red")
-        table.add_row(r["id"], str(r.get("status", "")), str(r.get("rc", "")),
-                      Path(r.get("playbook", "")).name, str(len(recap)), str(failed),
+        table.add_row(esc(r["id"]), esc(str(r.get("status", ""))), str(r.get("rc", "")),
+                      esc(Path(r.get("playbook", "")).name), str(len(recap)), str(failed),
                       f"{r.get('elapsed_s', '')}", style=style)
     console.print(table)
 
@@ -253,11 +252,12 @@ def runs_show(
         typer.echo(Path(info["log"]).read_text(errors="replace") if Path(info["log"]).is_file() else "")
         return
     result = runner.result_from_record(info)
-    console.print(f"run [bold]{info['id']}[/]: {info.get('label')} of {info.get('playbook')} on "
-                  f"{info.get('inventory')} (started {info.get('started')})", highlight=False)
+    console.print(f"run [bold]{esc(info['id'])}[/]: "
+                  + esc(f"{info.get('label')} of {info.get('playbook')} on "
+                        f"{info.get('inventory')} (started {info.get('started')})"), highlight=False)
     opts = {k: info.get(k) for k in ("limit", "tags", "skip_tags", "check", "diff") if info.get(k)}
     if opts:
-        console.print(f"options: {opts}", highlight=False)
+        console.print(esc(f"options: {opts}"), highlight=False)
     runner.render(result, console)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as esc
 
 from bigdata_admin.commands.common import (
     InventoryOpt,
@@ -38,11 +39,11 @@ def init(
 
     with domain_errors():
         written = topology.init_inventory(directory, template.value, force=force)
-    console.print(f"wrote the [bold]{template.value}[/] inventory to {directory}:", highlight=False)
+    console.print(f"wrote the [bold]{template.value}[/] inventory to {esc(str(directory))}:", highlight=False)
     for path in written:
-        console.print(f"  {path}", highlight=False)
-    console.print(f"next: edit it, then `bigdata-admin check -i {directory}` and "
-                  f"`bigdata-admin plan -i {directory}`", highlight=False)
+        console.print(f"  {esc(str(path))}", highlight=False)
+    console.print(esc(f"next: edit it, then `bigdata-admin check -i {directory}` and "
+                      f"`bigdata-admin plan -i {directory}`"), highlight=False)
 
 
 def check(
@@ -84,32 +85,35 @@ def check(
     else:
         console.print(preflight.render(report))
         if not report.ok:
-            err_console.print(f"[bold red]preflight failed[/] on {', '.join(report.failed_hosts())}",
+            err_console.print(f"[bold red]preflight failed[/] on {esc(', '.join(report.failed_hosts()))}",
                               highlight=False)
             for line in report.fixes():
-                err_console.print(f"[bold]fix:[/] {line}", highlight=False)
+                err_console.print(f"[bold]fix:[/] {esc(line)}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
 
 def _print_problems(name: str, source: str, nhosts: int, found: list) -> None:
     if not found:
-        console.print(f"[green]ok[/] cluster {name} ({source}): {nhosts} host(s), no problem found",
+        console.print(f"[green]ok[/] cluster {esc(name)} ({esc(source)}): {nhosts} host(s), no problem found",
                       highlight=False)
         return
     nerr = sum(p.severity == "error" for p in found)
     out = err_console if nerr else console
     for p in found:
         colour = "red" if p.severity == "error" else "yellow"
-        out.print(f"[bold {colour}]{p.severity}[/] [bold]{p.where}[/]: {p.message}", highlight=False)
-        out.print(f"  [bold]fix:[/] {p.fix}", highlight=False)
+        out.print(f"[bold {colour}]{p.severity}[/] [bold]{esc(p.where)}[/]: {esc(p.message)}",
+                  highlight=False)
+        out.print(f"  [bold]fix:[/] {esc(p.fix)}", highlight=False)
     verdict = "[red]invalid[/]" if nerr else "[green]ok[/]"
-    out.print(f"{verdict} cluster {name} ({source}): {nerr} error(s), {len(found) - nerr} warning(s)",
-              highlight=False)
+    out.print(f"{verdict} cluster {esc(name)} ({esc(source)}): {nerr} error(s), "
+              f"{len(found) - nerr} warning(s)", highlight=False)
 
 
 def plan(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
-    """Show what runs where: services per host, ports, heaps, versions, Java, web UIs."""
+    """Show what runs where: services per host, ports, heaps, versions, Java, web UIs.
+
+    Exit 2, listing the same problems as `check`, when the inventory is invalid."""
     from bigdata_admin import inventory as inv
     from bigdata_admin import plan as planning
     from bigdata_admin import problems as pr
@@ -120,15 +124,16 @@ def plan(inventory: InventoryOpt, json_out: JsonOpt = False) -> None:
     data = planning.build(cluster)
     found = validate(cluster)
     data["problems"] = [p.as_dict() for p in found]
+    data["ok"] = not pr.errors(found)
     if json_out:
         print_json(data)
-        return
-    for table in planning.render(data):
-        console.print(table)
+    else:
+        for table in planning.render(data):
+            console.print(table)
+        if found:
+            _print_problems(cluster.name, str(inventory), len(cluster.hosts), found)
     if pr.errors(found):
-        err_console.print(f"[bold red]{len(pr.errors(found))} error(s)[/] in this inventory: "
-                          f"run `bigdata-admin check -i {inventory}` for the list and the fixes",
-                          highlight=False)
+        raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
