@@ -139,6 +139,8 @@ def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 2
         "font-weight:bold}img{max-width:100%}</style></head><body>",
         f"<h1>Smart-car pilot: analysis of {html.escape(day)}</h1>",
     ]
+    if (out / "deidentification.html").is_file():  # written by `pilot deidentify`
+        parts.append("<p><a href='deidentification.html'>De-identification and adequacy assessment</a></p>")
     for name in ("area_speed", "fastest_car", "symptom", "emergency"):
         if name in charts:
             parts.append(f"<img src='{charts[name]}' alt='{html.escape(TITLES[name])}'>")

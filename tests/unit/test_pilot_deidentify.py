@@ -167,6 +167,10 @@ def test_follow_up_record_and_report_hold_no_key(book: dict[str, Any], tmp_path:
                  (tmp_path / "report" / deid.REPORT_JSON).read_text(encoding="utf-8")):
         assert key_hex not in text
     assert "master" in page.read_text(encoding="utf-8")
+    from bigdata_admin.pilot import analyze
+
+    index = analyze.write_report([], tmp_path / "report", DAY)  # `pilot analyze` links the assessment
+    assert "href='deidentification.html'" in index.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------------
