@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -464,32 +464,33 @@ def run_playbook(
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
 
-    thread, runner = ansible_runner.run_async(**kwargs)
-    interrupted = False
-    progress = _Progress(tracker, label, pb.name) if show_progress else None
-    try:
-        if progress:
-            progress.start()
-        while thread.is_alive():
-            thread.join(0.1)
+    with _interruptible():
+        thread, runner = ansible_runner.run_async(**kwargs)
+        interrupted = False
+        progress = _Progress(tracker, label, pb.name) if show_progress else None
+        try:
             if progress:
-                progress.update()
-    except KeyboardInterrupt:
-        interrupted = True
-        if progress:
-            progress.stop()
-            progress = None
-        _stop_ansible(pb)
-        cancel.set()
-        # The runner notices the cancel (or the exit) and finishes; wait for it.
-        while thread.is_alive():
-            try:
-                thread.join(0.5)
-            except KeyboardInterrupt:
-                continue
-    finally:
-        if progress:
-            progress.stop()
+                progress.start()
+            while thread.is_alive():
+                thread.join(0.1)
+                if progress:
+                    progress.update()
+        except KeyboardInterrupt:
+            interrupted = True
+            if progress:
+                progress.stop()
+                progress = None
+            _stop_ansible(pb)
+            cancel.set()
+            # The runner notices the cancel (or the exit) and finishes; wait for it.
+            while thread.is_alive():
+                try:
+                    thread.join(0.5)
+                except KeyboardInterrupt:
+                    continue
+        finally:
+            if progress:
+                progress.stop()
 
     elapsed = time.monotonic() - started
     recap = tracker.recap()
@@ -508,6 +509,29 @@ def run_playbook(
     meta.update({"ansible_rc": ansible_rc, "finished": datetime.now(UTC).isoformat(timespec="seconds")})
     (run_dir / RUN_FILE).write_text(json.dumps(meta, indent=2, default=str))
     return result
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt for the duration of a run, and ansible-playbook starts with
+    SIGINT at its default, however this process was started.
+
+    A process started in the background by a non-interactive shell begins with SIGINT ignored, and
+    Python then never raises KeyboardInterrupt; ansible-playbook would inherit the ignore and could
+    not be stopped with SIGINT either. A handler another part of the program installed is kept.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous not in (signal.SIG_IGN, signal.SIG_DFL, None):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _process_table() -> dict[int, int]:

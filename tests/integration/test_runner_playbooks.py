@@ -123,25 +123,80 @@ def test_bad_playbook_is_bad_input(tmp_path: Path) -> None:
         runner.run_playbook(tmp_path / "missing.yml", inv, show_progress=False)
 
 
-def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
+def _sigint_ignored(pid: int) -> bool:
+    """Whether process `pid` ignores SIGINT (the SigIgn mask of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
+
+
+@pytest.mark.parametrize("sigint_at_start", ["default", "ignored"])
+def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path, sigint_at_start: str) -> None:
+    """However the suite was started: a background job of a non-interactive shell starts with SIGINT
+    ignored, and the run must still stop on SIGINT (and ansible-playbook must not inherit the ignore)."""
     pb, inv = write(tmp_path, {"one": LOCAL}, [
         ECHO, {"name": "Wait a long time", "ansible.builtin.command": "sleep 120", "changed_when": False}])
     fired = threading.Event()
+    child_ignores: list[bool] = []
 
     def on_event(event: dict[str, Any]) -> None:
         data = event.get("event_data") or {}
         if event.get("event") == "runner_on_start" and data.get("task") == "Wait a long time" \
                 and not fired.is_set():
             fired.set()
+            mains = [int(p) for p in subprocess.run(["pgrep", "-f", f"ansible-playbook.*{pb}"],
+                                                     capture_output=True, text=True).stdout.split()]
+            child_ignores.extend(_sigint_ignored(p) for p in mains)
             threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
 
-    r = runner.run_playbook(pb, inv, show_progress=False, on_event=on_event)
+    saved = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_at_start == "ignored" else signal.default_int_handler)
+    try:
+        r = runner.run_playbook(pb, inv, show_progress=False, on_event=on_event)
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, saved)
     assert fired.is_set()
     assert r.rc == runner.RC_INTERRUPTED and r.status == "canceled"
     assert r.elapsed_s < 60
+    assert child_ignores and not any(child_ignores), "ansible-playbook starts with SIGINT at its default"
+    assert after == (signal.SIG_IGN if sigint_at_start == "ignored" else signal.default_int_handler), \
+        "the run restores how SIGINT was handled"
     left = subprocess.run(["pgrep", "-f", f"ansible-playbook.*{pb}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "ansible-playbook was stopped"
     assert json.loads((r.run_dir / "run.json").read_text())["rc"] == 130
+
+
+def test_ctrl_c_at_a_terminal_stops_the_cli_run(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C: SIGINT to the whole foreground process group (here: a new session holding
+    `python -c run_playbook(...)`, started with SIGINT ignored as a background job would be)."""
+    import sys
+    import time
+
+    pb, inv = write(tmp_path, {"one": LOCAL}, [
+        ECHO, {"name": "Wait a long time", "ansible.builtin.command": "sleep 120", "changed_when": False}])
+    code = ("import sys; from bigdata_admin import runner; "
+            f"r = runner.run_playbook({str(pb)!r}, {str(inv)!r}, show_progress=False); print('rc', r.rc)")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE,
+                            text=True, env=os.environ.copy(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        below = runner._descendants(proc.pid, runner._process_table())
+        if any(runner._proc_cmdline(p).startswith("sleep 120") for p in below):
+            break
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the long task never started")
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert "rc 130" in out
+    assert time.monotonic() - started < 30
+    left = subprocess.run(["pgrep", "-f", f"ansible-playbook.*{pb}"], capture_output=True, text=True)
+    assert left.stdout.strip() == ""
 
 
 def test_keeps_the_last_20_runs(tmp_path: Path) -> None:
