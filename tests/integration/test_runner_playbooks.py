@@ -151,7 +151,8 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path, sigint_at_start: str) -> N
             threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
 
     saved = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.SIG_IGN if sigint_at_start == "ignored" else signal.default_int_handler)
+    initial = signal.SIG_IGN if sigint_at_start == "ignored" else signal.default_int_handler
+    signal.signal(signal.SIGINT, initial)
     try:
         r = runner.run_playbook(pb, inv, show_progress=False, on_event=on_event)
         after = signal.getsignal(signal.SIGINT)
@@ -161,8 +162,7 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path, sigint_at_start: str) -> N
     assert r.rc == runner.RC_INTERRUPTED and r.status == "canceled"
     assert r.elapsed_s < 60
     assert child_ignores and not any(child_ignores), "ansible-playbook starts with SIGINT at its default"
-    assert after == (signal.SIG_IGN if sigint_at_start == "ignored" else signal.default_int_handler), \
-        "the run restores how SIGINT was handled"
+    assert after == initial, "the run restores how SIGINT was handled"
     left = subprocess.run(["pgrep", "-f", f"ansible-playbook.*{pb}"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "ansible-playbook was stopped"
     assert json.loads((r.run_dir / "run.json").read_text())["rc"] == 130
