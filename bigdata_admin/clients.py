@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["THRIFT_PROTOCOLS", "THRIFT_TRANSPORTS"]  # re-exported: the lists live in choices.py
 
 HDFS_USER = "hdfs"
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a client waits to connect and complete its handshake (first answer) before it says which
+setting to compare. Queries afterwards get the caller's longer timeout."""
 
 
 class ClientError(RunFailed):
@@ -80,7 +83,11 @@ def active_namenode(cluster: Cluster, timeout: float = 3.0) -> Host:
         try:
             state = namenode_state(address, port, timeout)
         except (OSError, ValueError, urllib.error.URLError) as exc:
-            seen.append(f"{host.name} ({address}:{port}): {getattr(exc, 'reason', exc)}")
+            reason = getattr(exc, "reason", exc)
+            if is_timeout(exc) or (isinstance(reason, BaseException) and is_timeout(reason)):
+                reason = (f"accepted the connection but did not answer within {timeout:g} s; compare "
+                          "hdfs_namenode_http_port with the NameNode's dfs.namenode.http-address")
+            seen.append(f"{host.name} ({address}:{port}): {reason}")
             continue
         if state.get("State") == "active":
             return host
@@ -145,10 +152,14 @@ def webhdfs_client(cluster: Cluster, user: str = HDFS_USER, timeout: float = 10.
 
 # --- HBase Thrift ------------------------------------------------------------------------------------
 
-def thrift_settings(cluster: Cluster) -> tuple[str, str]:
-    """(transport, protocol) of the HBase Thrift server, validated."""
-    transport = str(cluster.var("hbase_thrift_transport", "buffered")).lower()
-    protocol = str(cluster.var("hbase_thrift_protocol", "binary")).lower()
+def thrift_settings(cluster: Cluster, host: Host | None = None) -> tuple[str, str]:
+    """(transport, protocol) the HBase Thrift server on `host` (default: the first hbase_thrift host)
+    runs with: that host's resolved variables (host_vars, group_vars/hbase_thrift.yml, all.yml), the
+    values the hbase role rendered its hbase-site.xml from. Validated against choices.py."""
+    host = host or cluster.first("hbase_thrift")
+    source = host.vars if host is not None else cluster.vars
+    transport = str(source.get("hbase_thrift_transport", cluster.var("hbase_thrift_transport", "buffered")))
+    protocol = str(source.get("hbase_thrift_protocol", cluster.var("hbase_thrift_protocol", "binary")))
     if transport not in THRIFT_TRANSPORTS:
         raise BadInput(f"hbase_thrift_transport is {transport!r}",
                        fix=f"Set it to one of {', '.join(THRIFT_TRANSPORTS)} in the inventory.")
@@ -173,9 +184,57 @@ def is_read_zero_bytes(exc: BaseException) -> bool:
     return "read 0 bytes" in text or "TSocket read 0" in text
 
 
-def explain_thrift_error(exc: BaseException, cluster: Cluster, where: str) -> ClientError:
+def is_timeout(exc: BaseException) -> bool:
+    """True for a socket or Thrift timeout (a server that accepted and never answered)."""
+    if isinstance(exc, TimeoutError):
+        return True
+    text = text_of(exc).lower()
+    return "timed out" in text or "timeout" in text
+
+
+def set_socket_timeout(obj: Any, seconds: float) -> bool:
+    """Set the timeout of the Thrift TSocket (or plain socket) somewhere inside a client object.
+
+    Client libraries (impyla, happybase, PyHive) fix one timeout when they connect; this finds their
+    socket (breadth-first through attributes, a few levels deep) so that the handshake can use a short
+    timeout and later queries a long one. Returns False when no socket was found.
+    """
+    import socket
+
+    seen: set[int] = set()
+    level = [obj]
+    for _depth in range(7):
+        nxt: list[Any] = []
+        for item in level:
+            if id(item) in seen or item is None or isinstance(item, (str, bytes, int, float)):
+                continue
+            seen.add(id(item))
+            if type(item).__name__ == "TSocket":  # thrift's (impyla, PyHive) or thriftpy2's (happybase)
+                setter = getattr(item, "setTimeout", None) or getattr(item, "set_timeout", None)
+                if setter is not None:
+                    setter(seconds * 1000)
+                    return True
+            if isinstance(item, socket.socket):
+                item.settimeout(seconds)
+                return True
+            values = vars(item).values() if hasattr(item, "__dict__") else ()
+            nxt.extend(v for v in values if not callable(v) or hasattr(v, "__dict__"))
+        level = nxt
+    return False
+
+
+def explain_thrift_error(exc: BaseException, cluster: Cluster, where: str,
+                         host: Host | None = None) -> ClientError:
     """Turn a Thrift failure into a ClientError that names the settings to check."""
-    transport, protocol = thrift_settings(cluster)
+    transport, protocol = thrift_settings(cluster, host)
+    if is_timeout(exc):
+        return ThriftMismatch(
+            f"the HBase Thrift server at {where} accepted the connection but did not answer: it probably "
+            f"does not speak transport={transport!r}, protocol={protocol!r}, which this client uses "
+            "(a framed server waits for the rest of a frame a buffered client never sends)",
+            fix="Compare hbase_thrift_transport / hbase_thrift_protocol of the hbase_thrift host "
+                f"({host.name if host else 'its host_vars/group_vars'}) with the server's "
+                "hbase.regionserver.thrift.framed / .compact in hbase-site.xml, then redeploy hbase.")
     if is_read_zero_bytes(exc):
         return ThriftMismatch(
             f"the HBase Thrift server at {where} closed the connection (TSocket read 0 bytes): it does not "
@@ -197,29 +256,34 @@ def text_of(exc: BaseException) -> str:
 
 
 def happybase_connection(cluster: Cluster, host: Host | None = None, timeout_ms: int = 10000,
-                         verify: bool = True) -> Any:
-    """An open `happybase.Connection` to the HBase Thrift server.
+                         verify: bool = True, handshake_timeout: float = HANDSHAKE_TIMEOUT) -> Any:
+    """An open `happybase.Connection` to the HBase Thrift server on `host` (default: the first).
 
-    Transport and protocol come from `hbase_thrift_transport` / `hbase_thrift_protocol`. With
-    `verify`, a `tables()` call proves the server answers; a mismatch raises `ThriftMismatch`.
+    Transport and protocol come from that host's `hbase_thrift_transport` / `hbase_thrift_protocol`.
+    With `verify`, a `tables()` call within `handshake_timeout` seconds proves the server answers; a
+    mismatch (closed connection or no answer) raises `ThriftMismatch`. Later calls time out after
+    `timeout_ms`.
     """
     try:
         import happybase
     except ImportError as exc:
         raise BadInput("the `happybase` Python package is not installed",
                        fix="pip install 'bigdata-admin[clients]' (or `pip install happybase`).") from exc
-    transport, protocol = thrift_settings(cluster)
+    host = host or cluster.first("hbase_thrift")
+    transport, protocol = thrift_settings(cluster, host)
     address, port = thrift_endpoint(cluster, host)
     where = f"{address}:{port}"
+    first_ms = int(min(handshake_timeout * 1000, timeout_ms)) if verify else timeout_ms
     try:
-        conn = happybase.Connection(address, port, timeout=timeout_ms, autoconnect=True,
+        conn = happybase.Connection(address, port, timeout=first_ms, autoconnect=True,
                                     transport=transport, protocol=protocol)
     except Exception as exc:
-        raise explain_thrift_error(exc, cluster, where) from exc
+        raise explain_thrift_error(exc, cluster, where, host) from exc
     if verify:
         try:
             conn.tables()
         except Exception as exc:
             conn.close()
-            raise explain_thrift_error(exc, cluster, where) from exc
+            raise explain_thrift_error(exc, cluster, where, host) from exc
+        set_socket_timeout(conn, timeout_ms / 1000)
     return conn

@@ -37,7 +37,6 @@ ENDPOINTS: dict[str, tuple[str, str, str]] = {
     "spark": ("spark_thrift", "spark_thrift_port", "spark_thrift_auth"),
     "impala": ("impala_daemon", "impala_daemon_hs2_port", "impala_daemon_hs2_auth"),
 }
-_DEFAULT_AUTH = {"hive": "NONE", "spark": "NONE", "impala": "NOSASL"}
 
 
 class SqlConnectError(RunFailed):
@@ -64,8 +63,23 @@ def endpoint(cluster: Cluster, service: str) -> Endpoint:
         raise BadInput(f"the inventory has no host in group {group!r}, so there is no {service} SQL endpoint",
                        fix=f"Add a host under `{group}:` in the inventory, or pick another service.")
     port = int(host.var(port_var, cluster.var(port_var)))
-    auth = str(host.var(auth_var, cluster.var(auth_var, _DEFAULT_AUTH[service]))).upper()
+    auth = str(host.var(auth_var, default_auth(service, cluster))).upper()
     return Endpoint(service, host.address or host.name, port, auth, auth_var)
+
+
+def default_auth(service: str, cluster: Cluster | None = None) -> str:
+    """The auth mode clients use for `service` ("hive", "spark", "impala") when none is given.
+
+    One source: the inventory's setting (`hive_server2_auth`, `spark_thrift_auth`,
+    `impala_daemon_hs2_auth`), else the shared defaults role's value, which the servers use too.
+    """
+    from bigdata_admin.inventory import role_defaults
+
+    if service not in ENDPOINTS:
+        raise BadInput(f"unknown SQL service {service!r}", fix=f"Use one of {', '.join(ENDPOINTS)}.")
+    var = ENDPOINTS[service][2]
+    value = cluster.var(var) if cluster is not None else None
+    return str(value if value is not None else role_defaults()[var]).upper()
 
 
 def _mismatch_message(host: str, port: int, auth: str, setting: str | None) -> tuple[str, str]:
@@ -86,6 +100,24 @@ def _is_handshake_eof(exc: BaseException) -> bool:
     return "read 0 bytes" in text or "TSocket read 0" in text or "Connection reset by peer" in text
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, TimeoutError) or "timed out" in text or "timeout" in text
+
+
+def _timeout_message(host: str, port: int, auth: str, setting: str | None,
+                     exc: BaseException) -> tuple[str, str]:
+    where = f"`{setting}`" if setting else \
+        "`hive_server2_auth` / `spark_thrift_auth` / `impala_daemon_hs2_auth` (whichever names this server)"
+    other = "NOSASL" if auth != "NOSASL" else "NONE"
+    message = (f"{host}:{port} accepted the connection but did not answer the handshake ({exc}): the client "
+               f"used auth {auth}; a server with another hive.server2.authentication waits for a handshake "
+               "this client never sends")
+    fix = (f"Compare {where} in the inventory with the server's hive.server2.authentication (then redeploy "
+           f"the server), or connect with auth={other}; if the auth agrees, the server is overloaded.")
+    return message, fix
+
+
 @contextlib.contextmanager
 def translate_errors(host: str, port: int, auth: str, setting: str | None = None) -> Iterator[None]:
     """Turn transport failures inside the block into SqlConnectError with a message and a fix."""
@@ -99,16 +131,14 @@ def translate_errors(host: str, port: int, auth: str, setting: str | None = None
                 f"nothing accepts connections on {host}:{port} ({exc})",
                 fix="Check that the server runs (`bigdata-admin status -i INV`) and the host/port are right.",
             ) from exc
-        if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
-            raise SqlConnectError(
-                f"{host}:{port} did not answer in time ({exc}); a server expecting SASL sometimes waits "
-                f"for a handshake a NOSASL client never sends",
-                fix="Check the server is up and that the auth mode matches its hive.server2.authentication.",
-            ) from exc
+        if _is_timeout(exc):
+            raise SqlConnectError(*_timeout_message(host, port, auth, setting, exc)) from exc
         if _is_handshake_eof(exc):
             raise SqlConnectError(*_mismatch_message(host, port, auth, setting)) from exc
         raise
     except Exception as exc:
+        if _is_timeout(exc):
+            raise SqlConnectError(*_timeout_message(host, port, auth, setting, exc)) from exc
         if _is_handshake_eof(exc):
             raise SqlConnectError(*_mismatch_message(host, port, auth, setting)) from exc
         if "Could not connect" in str(exc) or "Connection refused" in str(exc):
@@ -139,16 +169,27 @@ def _pyhive_transport(host: str, port: int, auth: str, user: str, password: str 
     return thrift_sasl.TSaslClientTransport(factory, "PLAIN", sock)
 
 
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds to connect, authenticate and open a session; queries then get `timeout`."""
+
+
 def hs2_connect(host: str, port: int, auth: str = "NONE", user: str | None = None,
                 driver: Driver | str = "impyla", *, password: str | None = None,
-                database: str = "default", timeout: float = 60.0, setting: str | None = None) -> Any:
+                database: str = "default", timeout: float = 60.0, setting: str | None = None,
+                handshake_timeout: float = HANDSHAKE_TIMEOUT) -> Any:
     """Open a DB-API connection to a HiveServer2-protocol server and prove a session opens.
 
     auth: the server's hive.server2.authentication (NONE, NOSASL, LDAP, CUSTOM).
     driver: "impyla" (impala.dbapi) or "pyhive" (pyhive.hive).
     setting: the inventory variable holding the auth mode, named in error messages.
-    A mismatched auth mode raises SqlConnectError naming the modes and the setting.
+    timeout: seconds each later call (a query) may take; handshake_timeout: seconds to connect and
+    open the session (at most `timeout`).
+    A mismatched auth mode (closed connection, or no answer within handshake_timeout) raises
+    SqlConnectError naming the modes and the setting.
     """
+    from bigdata_admin.clients import set_socket_timeout
+
+    first = min(handshake_timeout, timeout)
     auth = (auth or "NONE").upper()
     if auth not in AUTH_MODES:
         raise BadInput(f"auth mode {auth!r} is not one of {', '.join(AUTH_MODES)}",
@@ -165,7 +206,7 @@ def hs2_connect(host: str, port: int, auth: str = "NONE", user: str | None = Non
 
             mechanism = {"NONE": "PLAIN", "NOSASL": "NOSASL", "LDAP": "LDAP", "CUSTOM": "PLAIN"}[auth]
             conn = impyla_connect(host=host, port=port, auth_mechanism=mechanism, user=user,
-                                  password=password, database=database, timeout=timeout, retries=1)
+                                  password=password, database=database, timeout=first, retries=1)
             try:
                 # impyla opens the session lazily: open one now so a mismatch shows up here.
                 conn.cursor().close()
@@ -173,11 +214,14 @@ def hs2_connect(host: str, port: int, auth: str = "NONE", user: str | None = Non
                 with contextlib.suppress(Exception):
                     conn.close()
                 raise
+            set_socket_timeout(conn, timeout)
             return conn
         from pyhive import hive
 
-        transport = _pyhive_transport(host, port, auth, user, password, timeout)
-        return hive.connect(thrift_transport=transport, username=user, database=database)
+        transport = _pyhive_transport(host, port, auth, user, password, first)
+        conn = hive.connect(thrift_transport=transport, username=user, database=database)
+        set_socket_timeout(transport, timeout)
+        return conn
 
 
 def connect_to(cluster: Cluster, service: str, driver: Driver | str = "impyla", user: str | None = None,

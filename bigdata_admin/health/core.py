@@ -59,6 +59,54 @@ def short_error(exc: BaseException) -> str:
     return re.sub(r"^.* failed: ", "", lines[0])
 
 
+SETTINGS_TO_COMPARE: dict[str, str] = {
+    "zookeeper": "zookeeper_client_port (and zookeeper_4lw_whitelist: srvr, mntr)",
+    "kafka": "kafka_broker_port and the listener's security protocol (PLAINTEXT; kafka_extra_config "
+             "must not change listener.security.protocol.map)",
+    "redis": "redis_port and the redis password in the secrets dir (a TLS-only Redis never answers "
+             "a plain client)",
+    "postgresql": "metastore_db_port (something other than PostgreSQL listens there, or it waits for SSL)",
+    "webhdfs": "hdfs_namenode_http_port (dfs.namenode.http-address of the NameNode)",
+}
+"""Client -> the inventory settings to compare with the server when it accepts and never answers."""
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """True for any client library's "no answer in time" error (socket, Thrift, kafka, kazoo, libpq)."""
+    if isinstance(exc, TimeoutError):
+        return True
+    name = type(exc).__name__.lower()
+    text = str(exc).lower()
+    return ("timeout" in name or "timed out" in text or "timeout expired" in text
+            or "nobrokersavailable" in name)
+
+
+def no_answer(client: str, where: str, seconds: float, exc: BaseException) -> str:
+    """The message for a server at `where` that accepted the connection and did not answer."""
+    return (f"{where} accepted the connection but did not answer within {seconds:g} s "
+            f"({type(exc).__name__}); compare {SETTINGS_TO_COMPARE[client]} with the server")
+
+
+def kafka_timeouts(client_class: Any, handshake_s: float = TIMEOUT) -> dict[str, int]:
+    """Keyword arguments giving a kafka-python client a short bootstrap (connect + version probe)
+    timeout: `bootstrap_timeout_ms` in kafka-python 3, `api_version_auto_timeout_ms` before."""
+    config = getattr(client_class, "DEFAULT_CONFIG", {})
+    ms = int(handshake_s * 1000)
+    for key in ("bootstrap_timeout_ms", "api_version_auto_timeout_ms"):
+        if key in config:
+            return {key: ms}
+    return {}
+
+
+def redis_no_retry() -> dict[str, Any]:
+    """Keyword arguments making redis-py give up after one timeout (its default retries 3 times with
+    backoff: a silent server held `status` for 38 s)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"retry": Retry(NoBackoff(), 0), "retry_on_timeout": False}
+
+
 def port_open(host: str, port_: int, timeout: float = TIMEOUT) -> bool:
     try:
         with socket.create_connection((host, port_), timeout=timeout):

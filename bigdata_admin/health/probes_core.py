@@ -15,13 +15,17 @@ from bigdata_admin.health.core import (
     address,
     four_letter_word,
     http_json,
+    is_timeout,
     kafka_bootstrap,
+    kafka_timeouts,
+    no_answer,
     parse_mntr,
     parse_srvr,
     port,
     port_open,
     quorum_size,
     read_secret,
+    redis_no_retry,
     short_error,
     storm_ui_url,
 )
@@ -35,6 +39,10 @@ def zookeeper(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         srvr = parse_srvr(four_letter_word(addr, client_port, "srvr"))
     except OSError as exc:
+        if is_timeout(exc) and port_open(addr, client_port):
+            return ProbeResult(host.name, "zookeeper", False, "no-answer",
+                               no_answer("zookeeper", f"{addr}:{client_port}", TIMEOUT, exc),
+                               {"ensemble": members})
         return ProbeResult(host.name, "zookeeper", False, "down", f"{addr}:{client_port}: {exc}",
                            {"ensemble": members})
     if srvr.get("not_serving"):
@@ -65,7 +73,7 @@ def _kafka_admin(cluster: Cluster) -> Any:
 
     timeout_ms = int(TIMEOUT * 1000)
     return KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster), client_id="bigdata-admin-status",
-                            request_timeout_ms=timeout_ms, api_version_auto_timeout_ms=timeout_ms)
+                            request_timeout_ms=timeout_ms, **kafka_timeouts(KafkaAdminClient))
 
 
 @probe("kafka_broker")
@@ -82,6 +90,9 @@ def kafka_broker(cluster: Cluster, host: Host) -> ProbeResult:
         finally:
             admin.close()
     except Exception as exc:  # kafka-python raises many types; all mean "no answer"
+        if is_timeout(exc):
+            return ProbeResult(host.name, "kafka_broker", False, "no-answer",
+                               no_answer("kafka", f"{addr}:{broker_port}", TIMEOUT, exc))
         return ProbeResult(host.name, "kafka_broker", False, "error", f"metadata request failed: {exc}")
     brokers = described.get("brokers", [])
     hosts = {b.get("host") for b in brokers}
@@ -173,7 +184,7 @@ def redis_probe(cluster: Cluster, host: Host) -> ProbeResult:
     addr, redis_port = address(host), port(cluster, "redis_port", host)
     password = read_secret(cluster, "redis_password")
     client = redis.Redis(host=addr, port=redis_port, password=password, socket_timeout=TIMEOUT,
-                         socket_connect_timeout=TIMEOUT)
+                         socket_connect_timeout=TIMEOUT, **redis_no_retry())
     try:
         pong = client.ping()
         info = client.info("server")
@@ -181,6 +192,9 @@ def redis_probe(cluster: Cluster, host: Host) -> ProbeResult:
         return ProbeResult(host.name, "redis", False, "auth-failed",
                            "PING refused: the password in the secrets dir does not match")
     except redis.RedisError as exc:
+        if is_timeout(exc):
+            return ProbeResult(host.name, "redis", False, "no-answer",
+                               no_answer("redis", f"{addr}:{redis_port}", TIMEOUT, exc))
         return ProbeResult(host.name, "redis", False, "down", f"{addr}:{redis_port}: {exc}")
     finally:
         client.close()
@@ -201,6 +215,9 @@ def postgresql(cluster: Cluster, host: Host) -> ProbeResult:
                              connect_timeout=int(TIMEOUT)) as conn:
             version = conn.execute("SHOW server_version").fetchone()
     except psycopg.Error as exc:
+        if is_timeout(exc):
+            return ProbeResult(host.name, "metastore_db", False, "no-answer",
+                               no_answer("postgresql", f"{addr}:{pg_port}", TIMEOUT, exc))
         first = short_error(exc)
         return ProbeResult(host.name, "metastore_db", False, "down",
                            f"{user}@{addr}:{pg_port}/{dbname}: {first}")

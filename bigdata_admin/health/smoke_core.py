@@ -18,10 +18,12 @@ from bigdata_admin.health.core import (
     four_letter_word,
     http_json,
     kafka_bootstrap,
+    kafka_timeouts,
     parse_srvr,
     port,
     quorum_size,
     read_secret,
+    redis_no_retry,
     short_error,
     storm_ui_url,
 )
@@ -119,12 +121,13 @@ def kafka(cluster: Cluster, records: int = 100) -> list[SmokeResult]:
         brokers = len(bootstrap)
         topic = f"bigdata-admin-smoke-{uuid.uuid4().hex[:8]}"
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bigdata-admin-smoke",
-                                 request_timeout_ms=15000)
+                                 request_timeout_ms=15000, **kafka_timeouts(KafkaAdminClient))
         sent = [f"record-{i}-{uuid.uuid4().hex[:6]}".encode() for i in range(records)]
         try:
             admin.create_topics([NewTopic(topic, num_partitions=min(3, brokers) or 1,
                                           replication_factor=min(3, brokers) or 1)])
-            producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5)
+            producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5,
+                                     **kafka_timeouts(KafkaProducer))
             try:
                 for value in sent:
                     producer.send(topic, value)
@@ -133,7 +136,7 @@ def kafka(cluster: Cluster, records: int = 100) -> list[SmokeResult]:
                 producer.close()
             consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                      group_id=f"{topic}-reader", consumer_timeout_ms=15000,
-                                     enable_auto_commit=False)
+                                     enable_auto_commit=False, **kafka_timeouts(KafkaConsumer))
             try:
                 got = [m.value for m in consumer]
             finally:
@@ -185,7 +188,7 @@ def redis_smoke(cluster: Cluster) -> list[SmokeResult]:
         def run(host=host) -> tuple[bool, str, dict[str, Any]]:
             client = redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
                                  password=read_secret(cluster, "redis_password"), socket_timeout=TIMEOUT,
-                                 socket_connect_timeout=TIMEOUT)
+                                 socket_connect_timeout=TIMEOUT, **redis_no_retry())
             key = f"bigdata-admin:smoke:{uuid.uuid4().hex[:8]}"
             value = uuid.uuid4().hex
             try:
