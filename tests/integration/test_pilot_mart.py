@@ -227,3 +227,44 @@ def test_cli_mart_and_analyze_against_the_server(built: dict[str, Any], tmp_path
                                     "fast_areas"}
     assert len(out["analyses"]["symptom"]["rows"]) == before
     assert (report / "index.html").is_file() and (report / "area_speed.png").is_file()
+
+
+def test_marts_on_deidentified_data_give_the_same_per_car_results(built: dict[str, Any]) -> None:
+    """`pilot deidentify` then the unchanged SQL, in a second database of the same server."""
+    pytest.importorskip("pycanon")
+    from bigdata_admin.pilot import deidentify
+    from bigdata_admin.sqlclient import hs2_connect
+
+    conn, server, data = built["conn"], built["server"], built["data"]
+    base = built["root"].parent / "deid"
+    key = deidentify.ensure_key(base / "secrets" / deidentify.KEY_NAME)
+    result = deidentify.deidentify(DAY, data / DAY, key, deidentify.load_policy(None), out_dir=base / DAY)
+    assert result.passed, result.failed
+    root = base / "pilot-pjt"
+    _lay_out(base / DAY, root, DAY)  # the loaders accept the pseudonyms (no malformed line)
+    mart.execute(conn, "CREATE DATABASE IF NOT EXISTS pilot_deid")
+    deid_conn = hs2_connect(server.host, server.port, "NONE", "pilot-test", database="pilot_deid")
+    try:
+        got = {r.name: r for r in mart.build(deid_conn, DAY, engine="spark", pilot_root=root.as_uri())}
+        for name in ("status", "drive", "symptom", "emergency", "buylist"):
+            assert got[name].rows == built["results"][name].rows, name
+        names = deidentify.Pseudonyms(key)
+        for table, columns, period in (
+                ("Managed_SmartCar_Symptom_Info", "speed_p_avg, speed_p_symptom_score, break_p_avg, "
+                 "break_p_symptom_score, steer_a_cnt, steer_p_symptom_score", f"biz_date = '{DAY}'"),
+                ("Managed_SmartCar_Emergency_Check_Info", "tire_fl_avg, tire_fr_avg, tire_bl_avg, "
+                 "tire_br_avg, light_fault_cnt, engine_c_cnt, break_c_cnt, battery_avg, checks",
+                 f"biz_date = '{DAY}'"),
+                ("Managed_SmartCar_Item_List_Info", "buy_cnt, items", f"biz_month = '{DAY[:6]}'")):
+            sql = f"SELECT car_number, {columns} FROM {table} WHERE {period}"
+            before = {names.of(r[0]): tuple(r[1:]) for r in _rows(conn, sql)}
+            after = {r[0]: tuple(r[1:]) for r in _rows(deid_conn, sql)}
+            assert before and after == before, table
+        analyses = {a.name: a for a in analyze.run(deid_conn, deid_conn, DAY, min_speed=60,
+                                                   impala_is_impala=False)}
+        originals = {a.name: a for a in analyze.run(conn, conn, DAY, min_speed=60, impala_is_impala=False)}
+        assert sorted(analyses["area_speed"].rows) == sorted(originals["area_speed"].rows)
+        assert sorted(analyses["fastest_car"].rows) == sorted(
+            (area, names.of(car), avg) for area, car, avg in originals["fastest_car"].rows)
+    finally:
+        deid_conn.close()
