@@ -33,6 +33,18 @@ def _root(
     ] = False,
 ) -> None:
     """Deploy and operate a Hadoop-stack cluster with Ansible."""
+    quiet_client_logs()
+
+
+def quiet_client_logs() -> None:
+    """Keep client libraries' log records (Thrift's `Could not connect to any of [...]`, kazoo's and
+    kafka-python's retries) off stderr: what failed is in each verb's own verdict. Python prints
+    records of loggers without handlers to stderr; a do-nothing handler on the root stops that."""
+    import logging
+
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
 
 
 def _register() -> None:
@@ -44,7 +56,34 @@ def _register() -> None:
     pilot.register(app)
 
 
+def reflow(text: str | None) -> str | None:
+    """Help text whose paragraphs wrap to the terminal: the line breaks inside each paragraph of a
+    docstring become spaces (rich keeps them, breaking lines mid-sentence); blank lines stay."""
+    if not text:
+        return text
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in paragraphs)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command and group below `typer_app` (see `reflow`)."""
+    for command in typer_app.registered_commands:
+        if command.help:
+            command.help = reflow(command.help)
+        elif command.callback is not None and command.callback.__doc__:
+            command.help = reflow(command.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            if isinstance(info.help, str):
+                info.help = reflow(info.help)
+            _reflow_help(group.typer_instance)
+
+
 _register()
+_reflow_help(app)
 
 
 def main() -> None:

@@ -625,14 +625,22 @@ def _tail_error(run_dir: Path, tracker: _Tracker) -> str:
 
 
 class _Progress:
-    """A live line on stderr: spinner, play, task, hosts done/total, elapsed."""
+    """A live line on stderr: spinner, play, task, hosts done/total, elapsed.
 
-    def __init__(self, tracker: _Tracker, label: str, playbook: str) -> None:
+    When stderr is not a terminal (output going to a file or a pipe), one plain line per task
+    instead: `[  12s] deploy: ZooKeeper | task 14: Render zoo.cfg`, so a log shows the run moving.
+    """
+
+    def __init__(self, tracker: _Tracker, label: str, playbook: str, console: Any | None = None) -> None:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.tracker = tracker
-        self.console = Console(stderr=True)
+        self.label = label
+        self.console = console or Console(stderr=True)
+        self.lines = not self.console.is_terminal
+        self.started = time.monotonic()
+        self.last_task = 0
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.fields[play]}[/]"),
@@ -645,7 +653,8 @@ class _Progress:
         self.task_id = self.progress.add_task(f"{label}: {playbook}", play="", hosts="")
 
     def start(self) -> None:
-        self.progress.start()
+        if not self.lines:
+            self.progress.start()
 
     def update(self) -> None:
         t = self.tracker
@@ -653,11 +662,19 @@ class _Progress:
             play, task = t.play, t.task
             done, total = len(t.done), len(t.started)
             n = t.tasks_seen
+        if self.lines:
+            if n != self.last_task:
+                self.last_task = n
+                elapsed = time.monotonic() - self.started
+                self.console.print(f"[{elapsed:5.0f}s] {self.label}: {play} | task {n}: {task}",
+                                   markup=False, highlight=False, soft_wrap=True)
+            return
         hosts = f"hosts {done}/{total}" if total else ""
         self.progress.update(self.task_id, play=play[:40], description=f"task {n}: {task[:60]}", hosts=hosts)
 
     def stop(self) -> None:
-        self.progress.stop()
+        if not self.lines:
+            self.progress.stop()
 
 
 # --------------------------------------------------------------------------------------------

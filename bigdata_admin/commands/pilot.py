@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as esc
 
 from bigdata_admin.commands import common
 
@@ -81,8 +84,8 @@ def generate_cmd(
     def progress(name: str, f: gen.GeneratedFile) -> None:
         if not json_out:
             rate = f.lines / f.seconds if f.seconds else 0
-            common.console.print(f"  {name:9} {f.lines:>11,} lines  {f.bytes / 1e6:8.1f} MB  "
-                                 f"{f.seconds:6.2f} s  ({rate:,.0f} lines/s)  {f.path}", highlight=False)
+            common.console.print(esc(f"  {name:9} {f.lines:>11,} lines  {f.bytes / 1e6:8.1f} MB  "
+                                     f"{f.seconds:6.2f} s  ({rate:,.0f} lines/s)  {f.path}"), highlight=False)
 
     result = gen.generate(options, target, progress)
     if json_out:
@@ -91,14 +94,12 @@ def generate_cmd(
         common.print_json(asdict(result))
     else:
         wild = ", ".join(result.wild_cars) or "none"
-        common.console.print(f"[green]generated[/] {len(result.files)} files in {result.out_dir} "
-                             f"({len(result.cars)} cars, wild drivers: {wild})")
+        common.console.print(f"[green]generated[/] {esc(f'{len(result.files)} files in {result.out_dir}')} "
+                             f"({len(result.cars)} cars, wild drivers: {esc(wild)})", highlight=False)
 
 
 def _deidentified_dir(folder: Path, allow_inadequate: bool) -> Path:
     """The day's de-identified copies, once their record shows they may be loaded (else exit 2)."""
-    from rich.markup import escape
-
     from bigdata_admin.errors import BigdataAdminError
     from bigdata_admin.pilot import deidentify
 
@@ -106,14 +107,48 @@ def _deidentified_dir(folder: Path, allow_inadequate: bool) -> Path:
     try:
         deidentify.check_loadable(out, allow_inadequate)
     except BigdataAdminError as exc:
-        common.fail(escape(exc.message), escape(exc.fix or ""), exc.exit_code)
+        common.fail(exc.message, exc.fix, exc.exit_code)
     return out
+
+
+LocalOpt = Annotated[bool, typer.Option(
+    "--local", help="No cluster: use this machine (a Spark Thrift Server started from pyspark, Java 17; "
+    "the pilot root under --local-dir). Run load, mart and analyze with --local.")]
+LocalDirOpt = Annotated[Path, typer.Option(
+    "--local-dir", help="Working directory of --local: the pilot root (pjt/), the Spark metastore and "
+    "warehouse (spark/).")]
+DEFAULT_LOCAL_DIR = Path("pilot-local")
+DEFAULT_PILOT_ROOT = "/pilot-pjt"
+
+
+def local_pilot_root(local_dir: Path) -> str:
+    """The pilot root --local uses: `file:` URI of LOCAL_DIR/pjt."""
+    return f"file:{(local_dir / 'pjt').resolve()}"
+
+
+@contextmanager
+def _local_server(local_dir: Path, json_out: bool) -> Iterator[str]:
+    """A Spark Thrift Server on 127.0.0.1 for --local (metastore kept in LOCAL_DIR/spark); yields
+    its HOST:PORT and stops it on exit."""
+    from bigdata_admin import sqlclient
+    from bigdata_admin.pilot import localspark
+
+    workdir = local_dir / "spark"
+    if not json_out:
+        common.err_console.print(esc(f"starting a local Spark Thrift Server in {workdir} (about 30 s) ..."),
+                                 highlight=False)
+    with common.domain_errors():
+        server = localspark.start(workdir, auth=sqlclient.default_auth("spark"))
+    try:
+        yield f"{server.host}:{server.port}"
+    finally:
+        localspark.stop(server)
 
 
 @pilot_app.command("load")
 def load_cmd(
-    inventory: common.InventoryOpt,
     day: DayOpt,
+    inventory: OptInventoryOpt = None,
     data: DataOpt = None,
     targets: Annotated[str, typer.Option(
         "--to", help="Comma-separated: hdfs (status, master, purchases), kafka (driving log), hbase (create "
@@ -122,7 +157,9 @@ def load_cmd(
     speedup: Annotated[float | None, typer.Option(
         "--speedup", help="Replay the driving log in simulated real time, this many times faster (the book "
         "runs at 20). Default: as fast as possible.", show_default=False)] = None,
-    pilot_root: PilotRootOpt = "/pilot-pjt",
+    pilot_root: PilotRootOpt = DEFAULT_PILOT_ROOT,
+    local: LocalOpt = False,
+    local_dir: LocalDirOpt = DEFAULT_LOCAL_DIR,
     deidentified: Annotated[bool, typer.Option(
         "--deidentified", help="Load the copies made by `pilot deidentify` (DATA/deidentified/).")] = False,
     allow_inadequate: Annotated[bool, typer.Option(
@@ -135,9 +172,15 @@ def load_cmd(
     Status log, master and purchases go to HDFS under --pilot-root (re-loading replaces the day), the
     driving log to Kafka topic SmartCar-Topic, and HBase table DriverCarInfo is created pre-split when
     missing. Malformed lines are counted and listed with their line numbers; they never stop a load.
+    With --local (no cluster), the files go under --local-dir as the local marts read them.
     """
     from bigdata_admin.pilot import endpoints, generate, load
 
+    if local:
+        if pilot_root == DEFAULT_PILOT_ROOT:
+            pilot_root = local_pilot_root(local_dir)
+        if targets == "hdfs,kafka,hbase":
+            targets = "hdfs,drive-text"
     generate.parse_day(day)
     deid = _deidentified_dir(_data_dir(data, day), allow_inadequate) if deidentified else None
     cluster = _cluster(inventory)
@@ -148,18 +191,33 @@ def load_cmd(
     if unknown:
         common.fail(f"unknown --to target(s): {', '.join(sorted(unknown))}",
                     "Use hdfs, kafka, hbase, hbase-rows and/or drive-text.")
+    # Local input first: a missing file is reported before any service is contacted.
+    needed = {"hdfs": ("status", "master", "buy"), "drive-text": ("drive",), "hbase-rows": ("drive",),
+              "kafka": ("drive",)}
+    files = sorted({folder / names[k] for t in wanted for k in needed.get(t, ())})
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        common.fail(f"the day's files are missing: {', '.join(missing)}",
+                    f"Generate them (`bigdata-admin pilot generate --day {day} --out {folder}`) "
+                    "or pass --data DIR.")
+    local_root = load.is_local_root(pilot_root)
+    remote = [t for t in sorted(wanted) if t in ("kafka", "hbase", "hbase-rows")
+              or (t in ("hdfs", "drive-text") and not local_root)]
+    if remote and cluster is None:
+        common.fail(f"--to {','.join(remote)} needs the cluster: pass its inventory with -i",
+                    "Add `-i INVENTORY` (or load only hdfs/drive-text into --pilot-root file:/DIR).")
     steps: list[load.LoadStep] = []
     extra: dict[str, str] = {}
 
     def show(step: load.LoadStep) -> None:
         if not json_out:
-            common.console.print(f"  {step.name:10} -> {step.target}: {step.report.summary()} "
-                                 f"({step.seconds} s)", highlight=False)
+            common.console.print(esc(f"  {step.name:10} -> {step.target}: {step.report.summary()} "
+                                     f"({step.seconds} s)"), highlight=False)
             for bad in step.report.examples[:10]:
-                common.console.print(f"      line {bad.line}: {bad.reason}: {bad.text}", highlight=False)
+                common.console.print(esc(f"      line {bad.line}: {bad.reason}: {bad.text}"), highlight=False)
 
     if "hdfs" in wanted or "drive-text" in wanted:
-        client = endpoints.webhdfs(cluster)
+        client = load.LocalFsClient() if local_root else endpoints.webhdfs(cluster)
         hdfs_steps = load.load_hdfs(
             client, day,
             status=folder / names["status"] if "hdfs" in wanted else None,
@@ -178,7 +236,8 @@ def load_cmd(
             presplit = load.ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)
         extra["hbase_table"] = load.ensure_hbase_table(conn, presplit)
         if not json_out:
-            common.console.print(f"  hbase      {load.HBASE_TABLE}: {extra['hbase_table']}")
+            common.console.print(esc(f"  hbase      {load.HBASE_TABLE}: {extra['hbase_table']}"),
+                                 highlight=False)
         if "hbase-rows" in wanted:
             step = load.load_hbase(conn, folder / names["drive"])
             steps.append(step)
@@ -242,7 +301,7 @@ def deidentify_cmd(
         result = deid.deidentify(day, _data_dir(data, day), deid.ensure_key(key), rules)
         page = deid.write_report(result, report if report is not None else Path("pilot-report") / day)
     except BigdataAdminError as exc:
-        common.fail(escape(exc.message), escape(exc.fix or ""), exc.exit_code)
+        common.fail(exc.message, exc.fix, exc.exit_code)
     if json_out:
         from dataclasses import asdict
 
@@ -288,14 +347,34 @@ def mart_cmd(
     subjects: Annotated[str | None, typer.Option(
         "--subjects", help="Comma-separated subset of tables,status,drive,symptom,emergency,buylist.",
         show_default=False)] = None,
-    pilot_root: PilotRootOpt = "/pilot-pjt",
+    pilot_root: PilotRootOpt = DEFAULT_PILOT_ROOT,
+    local: LocalOpt = False,
+    local_dir: LocalDirOpt = DEFAULT_LOCAL_DIR,
     json_out: common.JsonOpt = False,
 ) -> None:
     """Build the five subject marts of a day through HiveServer2.
 
     Creates the external tables, then builds status, drive, symptom, emergency and item-purchase marts
-    one subject at a time. Re-running a day overwrites only that day's partitions.
+    one subject at a time. Re-running a day overwrites only that day's partitions. With --local, on a
+    Spark Thrift Server started on this machine over the files `pilot load --local` wrote.
     """
+    from bigdata_admin.pilot import mart
+
+    if local:
+        if inventory is not None or hs2 is not None:
+            common.fail("--local runs without a cluster: it cannot be combined with -i or --hs2",
+                        "Drop --local to use the cluster, or drop -i/--hs2.")
+        if pilot_root == DEFAULT_PILOT_ROOT:
+            pilot_root = local_pilot_root(local_dir)
+        mart.params_for(day)
+        with _local_server(local_dir, json_out) as endpoint:
+            _mart(day, None, "spark", endpoint, auth, user, subjects, pilot_root, json_out)
+        return
+    _mart(day, inventory, engine, hs2, auth, user, subjects, pilot_root, json_out)
+
+
+def _mart(day: str, inventory: Path | None, engine: str, hs2: str | None, auth: str | None,
+          user: str | None, subjects: str | None, pilot_root: str, json_out: bool) -> None:
     from bigdata_admin.pilot import endpoints, mart
 
     if engine not in mart.ENGINES:
@@ -310,10 +389,11 @@ def mart_cmd(
         if json_out:
             return
         if result is None:
-            common.console.print(f"  building {name} ...", highlight=False)
+            common.console.print(esc(f"  building {name} ..."), highlight=False)
         else:
             rows = f"{result.rows:,} rows in {result.table}" if result.table else "ready"
-            common.console.print(f"  [green]done[/] {name}: {rows} ({result.seconds} s)", highlight=False)
+            common.console.print(f"  [green]done[/] {esc(f'{name}: {rows} ({result.seconds} s)')}",
+                                 highlight=False)
 
     try:
         results = mart.build(conn, day, engine=engine, pilot_root=pilot_root, subjects=wanted,
@@ -346,6 +426,8 @@ def analyze_cmd(
     min_speed: Annotated[float, typer.Option("--min-speed", help="Speed threshold (km/h) for areas.")] = 60,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Report directory (default ./pilot-report/DAY).", show_default=False)] = None,
+    local: LocalOpt = False,
+    local_dir: LocalDirOpt = DEFAULT_LOCAL_DIR,
     json_out: common.JsonOpt = False,
 ) -> None:
     """Run the Impala and Spark SQL analyses of a day and write an HTML report.
@@ -353,13 +435,28 @@ def analyze_cmd(
     Prints each result as a table and writes index.html with PNG charts (average speed per area,
     fastest car per area, symptom counts, emergency checks) and results.json.
     """
-    from rich.table import Table
-
-    from bigdata_admin.pilot import analyze, endpoints, mart
+    from bigdata_admin.pilot import mart
 
     mart.params_for(day)
+    if local:
+        if inventory is not None or impala is not None or spark is not None:
+            common.fail("--local runs without a cluster: it cannot be combined with -i, --impala or --spark",
+                        "Drop --local to use the cluster, or drop -i/--impala/--spark.")
+        with _local_server(local_dir, json_out) as endpoint:
+            _analyze(day, None, endpoint, endpoint, impala_auth or spark_auth, spark_auth, True, min_speed,
+                     report, json_out)
+        return
+    _analyze(day, inventory, impala, spark, impala_auth, spark_auth, not_impala, min_speed, report, json_out)
+
+
+def _analyze(day: str, inventory: Path | None, impala: str | None, spark: str | None,
+             impala_auth: str | None, spark_auth: str | None, not_impala: bool, min_speed: float,
+             report: Path | None, json_out: bool) -> None:
+    from bigdata_admin.pilot import analyze, endpoints
+
     cluster = _cluster(inventory)
-    impala_conn = endpoints.sql_connection(cluster, "impala", impala, impala_auth, None, "--impala")
+    impala_conn = endpoints.sql_connection(cluster, "impala", impala, impala_auth, None, "--impala",
+                                           server_kind="spark" if not_impala else None)
     try:
         spark_conn = endpoints.sql_connection(cluster, "spark", spark, spark_auth, None, "--spark")
     except BaseException:
@@ -378,13 +475,31 @@ def analyze_cmd(
                            "analyses": {r.name: {"columns": r.columns, "rows": r.rows} for r in results}})
         return
     for r in results:
-        table = Table(title=f"{r.title}: {len(r.rows)} rows")
-        for c in r.columns:
-            table.add_column(c)
-        for row in r.rows[:30]:
-            table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
-        common.console.print(table)
-    common.console.print(f"[green]report[/] {index}")
+        common.console.print(analysis_table(r, out / "results.json"))
+    common.console.print(f"[green]report[/] {esc(str(index))}", highlight=False)
+
+
+TABLE_ROWS = 30
+"""Rows of each analysis printed as a table; the report and results.json hold them all."""
+
+
+def analysis_table(r: Any, results_json: Path, limit: int = TABLE_ROWS) -> Any:
+    """One analysis as a table of at most `limit` rows; a cut table says so, and where the rest is."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    shown = r.rows[:limit]
+    cut = len(r.rows) > len(shown)
+    table = Table(title=esc(f"{r.title}: {len(r.rows)} rows"))
+    for c in r.columns:
+        table.add_column(esc(c))
+    for row in shown:
+        table.add_row(*[esc(f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row])
+    if not cut:
+        return table
+    return Group(table, Text(f"the first {len(shown)} of {len(r.rows)} rows shown; the other "
+                             f"{len(r.rows) - len(shown)} are in {results_json}", style="yellow"))
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ four-letter words, HTTP JSON. Pure functions where possible so they are unit-tes
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 from pathlib import Path
@@ -57,6 +58,34 @@ def short_error(exc: BaseException) -> str:
     if fatal is not None:
         return fatal[fatal.index("FATAL"):]
     return re.sub(r"^.* failed: ", "", lines[0])
+
+
+def reason(exc: BaseException) -> str:
+    """A short reason for people instead of a library's raw exception text.
+
+    `<urlopen error [Errno 111] Connection refused>` -> `connection refused`; an HTTP error ->
+    `HTTP 404 Not Found`; a timeout -> `no answer in time`; else the telling line (`short_error`).
+    """
+    import errno
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        return reason(exc.reason)
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+                                                  errno.ECONNRESET):
+        return (exc.strerror or type(exc).__name__).lower()
+    if is_timeout(exc):
+        return "no answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = short_error(exc)
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", text)
+    refused = "refused" in text.lower() or "could not connect" in text.lower()
+    return "connection refused" if refused else text
 
 
 SETTINGS_TO_COMPARE: dict[str, str] = {

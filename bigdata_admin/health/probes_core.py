@@ -25,6 +25,7 @@ from bigdata_admin.health.core import (
     port_open,
     quorum_size,
     read_secret,
+    reason,
     redis_no_retry,
     short_error,
     storm_ui_url,
@@ -43,7 +44,7 @@ def zookeeper(cluster: Cluster, host: Host) -> ProbeResult:
             return ProbeResult(host.name, "zookeeper", False, "no-answer",
                                no_answer("zookeeper", f"{addr}:{client_port}", TIMEOUT, exc),
                                {"ensemble": members})
-        return ProbeResult(host.name, "zookeeper", False, "down", f"{addr}:{client_port}: {exc}",
+        return ProbeResult(host.name, "zookeeper", False, "down", f"{addr}:{client_port}: {reason(exc)}",
                            {"ensemble": members})
     if srvr.get("not_serving"):
         return ProbeResult(host.name, "zookeeper", False, "no-quorum",
@@ -93,7 +94,8 @@ def kafka_broker(cluster: Cluster, host: Host) -> ProbeResult:
         if is_timeout(exc):
             return ProbeResult(host.name, "kafka_broker", False, "no-answer",
                                no_answer("kafka", f"{addr}:{broker_port}", TIMEOUT, exc))
-        return ProbeResult(host.name, "kafka_broker", False, "error", f"metadata request failed: {exc}")
+        return ProbeResult(host.name, "kafka_broker", False, "error",
+                           f"metadata request failed: {reason(exc)}")
     brokers = described.get("brokers", [])
     hosts = {b.get("host") for b in brokers}
     controller = described.get("controller_id")
@@ -131,7 +133,7 @@ def storm_ui(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         summary = _storm_json(cluster, "/api/v1/cluster/summary")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "storm_ui", False, "down", f"cluster summary: {exc}")
+        return ProbeResult(host.name, "storm_ui", False, "down", f"cluster summary: {reason(exc)}")
     data = {k: summary.get(k) for k in ("supervisors", "slotsTotal", "slotsFree", "slotsUsed", "topologies",
                                        "stormVersion")}
     healthy = int(summary.get("supervisors") or 0) > 0
@@ -149,7 +151,8 @@ def storm_nimbus(cluster: Cluster, host: Host) -> ProbeResult:
         thrift = port(cluster, "storm_nimbus_port", host)
         ok = port_open(addr, thrift)
         return ProbeResult(host.name, "storm_nimbus", ok, "up" if ok else "down",
-                           f"thrift port {thrift} {'open' if ok else 'closed'}; UI unavailable ({exc})")
+                           f"thrift port {thrift} {'open' if ok else 'closed'}; "
+                           f"UI unavailable ({reason(exc)})")
     mine = [n for n in nimbuses if n.get("host") in (addr, host.name)]
     if not mine:
         return ProbeResult(host.name, "storm_nimbus", False, "missing",
@@ -166,7 +169,8 @@ def storm_supervisor(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         supervisors = _storm_json(cluster, "/api/v1/supervisor/summary").get("supervisors", [])
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "storm_supervisor", False, "error", f"supervisor summary: {exc}")
+        return ProbeResult(host.name, "storm_supervisor", False, "error",
+                           f"supervisor summary: {reason(exc)}")
     mine = [s for s in supervisors if s.get("host") in (addr, host.name)]
     if not mine:
         return ProbeResult(host.name, "storm_supervisor", False, "missing",
@@ -195,7 +199,7 @@ def redis_probe(cluster: Cluster, host: Host) -> ProbeResult:
         if is_timeout(exc):
             return ProbeResult(host.name, "redis", False, "no-answer",
                                no_answer("redis", f"{addr}:{redis_port}", TIMEOUT, exc))
-        return ProbeResult(host.name, "redis", False, "down", f"{addr}:{redis_port}: {exc}")
+        return ProbeResult(host.name, "redis", False, "down", f"{addr}:{redis_port}: {reason(exc)}")
     finally:
         client.close()
     return ProbeResult(host.name, "redis", bool(pong), "pong",

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from bigdata_admin.health import ProbeResult, probe
-from bigdata_admin.health.core import TIMEOUT, address, http_json, port
+from bigdata_admin.health.core import TIMEOUT, address, http_json, port, reason
 from bigdata_admin.inventory import Cluster, Host
 
 Verdict = tuple[bool, str, str, dict[str, Any]]
@@ -83,7 +83,8 @@ def hdfs_namenode(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         beans = jmx(addr, http_port, "Hadoop:service=NameNode,name=*")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "hdfs_namenode", False, "down", f"JMX {addr}:{http_port}: {exc}")
+        return ProbeResult(host.name, "hdfs_namenode", False, "down",
+                           f"JMX {addr}:{http_port}: {reason(exc)}")
     ha = len(cluster.hosts_in("hdfs_namenode")) > 1
     fsn = {**_named(beans, "Hadoop:service=NameNode,name=FSNamesystemState"),
            **_named(beans, "Hadoop:service=NameNode,name=FSNamesystem")}
@@ -120,7 +121,8 @@ def hdfs_datanode(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         beans = jmx(addr, http_port, "Hadoop:service=DataNode,name=DataNodeInfo")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "hdfs_datanode", False, "down", f"JMX {addr}:{http_port}: {exc}")
+        return ProbeResult(host.name, "hdfs_datanode", False, "down",
+                           f"JMX {addr}:{http_port}: {reason(exc)}")
     healthy, state, detail, data = summarize_datanode(beans[0] if beans else {})
     return ProbeResult(host.name, "hdfs_datanode", healthy, state, detail, data)
 
@@ -131,7 +133,8 @@ def hdfs_journalnode(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         beans = jmx(addr, http_port, "Hadoop:service=JournalNode,name=JournalNodeInfo")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "hdfs_journalnode", False, "down", f"JMX {addr}:{http_port}: {exc}")
+        return ProbeResult(host.name, "hdfs_journalnode", False, "down",
+                           f"JMX {addr}:{http_port}: {reason(exc)}")
     info = beans[0] if beans else {}
     raw = info.get("JournalsStatus") or "{}"
     try:
@@ -178,7 +181,7 @@ def yarn_resourcemanager(cluster: Cluster, host: Host) -> ProbeResult:
         info = http_json(f"{base}/info").get("clusterInfo") or {}
         nodes = ((http_json(f"{base}/nodes").get("nodes") or {}).get("node")) or []
     except (OSError, ValueError, AttributeError) as exc:
-        return ProbeResult(host.name, "yarn_resourcemanager", False, "down", f"{base}: {exc}")
+        return ProbeResult(host.name, "yarn_resourcemanager", False, "down", f"{base}: {reason(exc)}")
     expected = len(cluster.hosts_in("yarn_nodemanager"))
     healthy, state, detail, data = summarize_resourcemanager(info, nodes, expected)
     return ProbeResult(host.name, "yarn_resourcemanager", healthy, state, detail, data)
@@ -190,7 +193,7 @@ def yarn_nodemanager(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         info = http_json(url).get("nodeInfo") or {}
     except (OSError, ValueError, AttributeError) as exc:
-        return ProbeResult(host.name, "yarn_nodemanager", False, "down", f"{url}: {exc}")
+        return ProbeResult(host.name, "yarn_nodemanager", False, "down", f"{url}: {reason(exc)}")
     healthy = bool(info.get("nodeHealthy"))
     memory = _int(info.get("totalPmemAllocatedContainersMB") or info.get("totalMemoryNeededMB"))
     data = {"healthy": healthy, "memory_mb": memory,
@@ -229,7 +232,7 @@ def hbase_master(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         beans = jmx(addr, http_port, "Hadoop:service=HBase,name=Master,sub=Server")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "hbase_master", False, "down", f"JMX {addr}:{http_port}: {exc}")
+        return ProbeResult(host.name, "hbase_master", False, "down", f"JMX {addr}:{http_port}: {reason(exc)}")
     healthy, state, detail, data = summarize_hbase_master(beans[0] if beans else {},
                                                           len(cluster.hosts_in("hbase_regionserver")))
     return ProbeResult(host.name, "hbase_master", healthy, state, detail, data)
@@ -241,7 +244,8 @@ def hbase_regionserver(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         beans = jmx(addr, http_port, "Hadoop:service=HBase,name=RegionServer,sub=Server")
     except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "hbase_regionserver", False, "down", f"JMX {addr}:{http_port}: {exc}")
+        return ProbeResult(host.name, "hbase_regionserver", False, "down",
+                           f"JMX {addr}:{http_port}: {reason(exc)}")
     server = beans[0] if beans else {}
     if not server:
         return ProbeResult(host.name, "hbase_regionserver", False, "starting",

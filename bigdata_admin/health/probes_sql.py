@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bigdata_admin.health import ProbeResult, probe
-from bigdata_admin.health.core import TIMEOUT, address, http_json, port, port_open
+from bigdata_admin.health.core import TIMEOUT, address, http_json, port, port_open, reason
 from bigdata_admin.inventory import Cluster, Host
 
 SQL_TIMEOUT = 15.0
@@ -92,10 +92,10 @@ def hive_metastore(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         dbs = metastore_databases(addr, p)
     except OSError as exc:
-        return ProbeResult(host.name, "hive_metastore", False, "down", f"{addr}:{p}: {exc}")
+        return ProbeResult(host.name, "hive_metastore", False, "down", f"{addr}:{p}: {reason(exc)}")
     except Exception as exc:
         return ProbeResult(host.name, "hive_metastore", False, "error",
-                           f"{addr}:{p} answered get_all_databases badly: {type(exc).__name__}: {exc}")
+                           f"{addr}:{p} answered get_all_databases badly: {reason(exc)}")
     return ProbeResult(host.name, "hive_metastore", True, "serving",
                        f"{len(dbs)} database(s) in the metastore", {"databases": dbs})
 
@@ -121,7 +121,7 @@ def _select_one(cluster: Cluster, host: Host, group: str, port_var: str, auth_va
     except BigdataAdminError as exc:
         return ProbeResult(host.name, group, False, "error", exc.message, {"fix": exc.fix, "auth": auth})
     except Exception as exc:
-        return ProbeResult(host.name, group, False, "error", f"SELECT 1 failed: {type(exc).__name__}: {exc}",
+        return ProbeResult(host.name, group, False, "error", f"SELECT 1 failed: {reason(exc)}",
                            {"auth": auth})
     ok = rows == [(1,)]
     return ProbeResult(host.name, group, ok, "serving" if ok else "wrong-answer",
@@ -160,7 +160,7 @@ def impala_statestore(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         doc = http_json(f"http://{addr}:{p}/subscribers?json")
     except Exception as exc:
-        return ProbeResult(host.name, "impala_statestore", False, "down", f"{addr}:{p}: {exc}")
+        return ProbeResult(host.name, "impala_statestore", False, "down", f"{addr}:{p}: {reason(exc)}")
     subs = parse_subscribers(doc)
     expected = len(cluster.hosts_in("impala_daemon"))
     catalogs = len(subs["catalogd"])
@@ -178,7 +178,7 @@ def _healthz(host: Host, group: str, url: str) -> ProbeResult:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:
             body = resp.read(200).decode("utf-8", "replace").strip()
     except Exception as exc:
-        return ProbeResult(host.name, group, False, "down", f"{url}: {exc}")
+        return ProbeResult(host.name, group, False, "down", f"{url}: {reason(exc)}")
     ok = body.upper().startswith("OK")
     return ProbeResult(host.name, group, ok, "serving" if ok else "not-ready", f"/healthz: {body[:60]}")
 
@@ -223,7 +223,7 @@ def spark_master(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         doc = http_json(f"http://{addr}:{p}/json/")
     except Exception as exc:
-        return ProbeResult(host.name, "spark_master", False, "down", f"{addr}:{p}/json/: {exc}")
+        return ProbeResult(host.name, "spark_master", False, "down", f"{addr}:{p}/json/: {reason(exc)}")
     facts = summarize_master(doc)
     expected = len(cluster.hosts_in("spark_worker"))
     if facts["status"] == "STANDBY":
@@ -241,7 +241,7 @@ def spark_worker(cluster: Cluster, host: Host) -> ProbeResult:
     try:
         doc = http_json(f"http://{addr}:{p}/json/")
     except Exception as exc:
-        return ProbeResult(host.name, "spark_worker", False, "down", f"{addr}:{p}/json/: {exc}")
+        return ProbeResult(host.name, "spark_worker", False, "down", f"{addr}:{p}/json/: {reason(exc)}")
     master = str(doc.get("masterurl", ""))
     data = {"master": master, "cores": doc.get("cores"), "cores_used": doc.get("coresused"),
             "memory_mb": doc.get("memory"), "executors": len(doc.get("executors", []) or [])}

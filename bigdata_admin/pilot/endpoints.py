@@ -21,14 +21,19 @@ def parse_host_port(text: str, option: str) -> tuple[str, int]:
 
 
 def sql_connection(cluster: Cluster | None, service: str, override: str | None, auth: str | None,
-                   user: str | None, option: str) -> Any:
-    """A DB-API connection to the service ("hive", "spark", "impala") or to the HOST:PORT override."""
+                   user: str | None, option: str, *, server_kind: str | None = None) -> Any:
+    """A DB-API connection to the service ("hive", "spark", "impala") or to the HOST:PORT override.
+
+    Without `auth`, the mode is `sqlclient.default_auth` of the server behind the endpoint:
+    `server_kind` when the override is another kind of server standing in (e.g. a Spark Thrift
+    Server for Impala), else `service`. Raises BadInput (no endpoint, bad HOST:PORT).
+    """
     from bigdata_admin import sqlclient
 
     if override:
         host, port = parse_host_port(override, option)
         setting = None
-        default_auth = "NOSASL" if service == "impala" else "NONE"
+        default_auth = sqlclient.default_auth(server_kind or service, cluster)
     else:
         if cluster is None:
             raise BadInput(f"no {service} endpoint: pass an inventory with -i or {option} HOST:PORT",

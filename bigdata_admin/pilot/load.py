@@ -14,8 +14,9 @@ Payload builders (`*_payload`) are pure and shared with the tests; the network c
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,6 +123,40 @@ def retry(action: Callable[[], T], what: str, attempts: int = 3, delay: float = 
 
 # --------------------------------------------------------------------------------------------------
 # HDFS
+
+class LocalFsClient:
+    """The three WebHDFS client calls `hdfs_put` uses, on this machine's file system, for a pilot
+    root given as a `file:` URI (`file:/tmp/pjt` or `file:///tmp/pjt`): no NameNode needed."""
+
+    @staticmethod
+    def local_path(uri: str) -> Path:
+        if not uri.startswith("file:"):
+            raise BadInput(f"{uri} is not a file: URI", fix="Pass e.g. --pilot-root file:/tmp/pjt.")
+        return Path("/" + uri[len("file:"):].lstrip("/"))
+
+    def delete(self, path: str, recursive: bool = False) -> None:
+        target = self.local_path(path)
+        if target.is_dir() and recursive:
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+    def makedirs(self, path: str) -> None:
+        self.local_path(path).mkdir(parents=True, exist_ok=True)
+
+    def write(self, path: str, data: Iterable[bytes], overwrite: bool = False) -> None:
+        target = self.local_path(path)
+        if target.exists() and not overwrite:
+            raise BadInput(f"{target} exists", fix="Remove it or load again (a load replaces the day).")
+        with target.open("wb") as out:
+            for chunk in data:
+                out.write(chunk)
+
+
+def is_local_root(pilot_root: str) -> bool:
+    """Whether the pilot root is on this machine's file system (a `file:` URI)."""
+    return pilot_root.startswith("file:")
+
 
 def hdfs_put(client: Any, hdfs_dir: str, file_name: str, payload: Callable[[], Iterator[bytes]],
              replace_dir: bool) -> None:
