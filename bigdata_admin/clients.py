@@ -92,8 +92,10 @@ def active_namenode(cluster: Cluster, timeout: float = 3.0) -> Host:
         if state.get("State") == "active":
             return host
         seen.append(f"{host.name} ({address}:{port}): {state.get('State')}")
+    from bigdata_admin.deployment import start_hint
+
     raise ClientError("no active NameNode: " + "; ".join(seen),
-                      fix="Start HDFS (`bigdata-admin start -i INV hdfs`); with HA check that the "
+                      fix=f"HDFS: {start_hint(cluster, 'hdfs')}; with HA check that the "
                           "hdfs-zkfc units run and reach ZooKeeper.")
 
 
@@ -226,7 +228,10 @@ def set_socket_timeout(obj: Any, seconds: float) -> bool:
 def explain_thrift_error(exc: BaseException, cluster: Cluster, where: str,
                          host: Host | None = None) -> ClientError:
     """Turn a Thrift failure into a ClientError that names the settings to check."""
+    from bigdata_admin.deployment import inventory_arg, start_hint, status_hint
+
     transport, protocol = thrift_settings(cluster, host)
+    inv = inventory_arg(cluster.source)
     if is_timeout(exc):
         return ThriftMismatch(
             f"the HBase Thrift server at {where} accepted the connection but did not answer: it probably "
@@ -241,14 +246,15 @@ def explain_thrift_error(exc: BaseException, cluster: Cluster, where: str,
             f"speak transport={transport!r}, protocol={protocol!r}, which this client uses",
             fix="Make hbase_thrift_transport / hbase_thrift_protocol in the inventory match the server "
                 "(hbase.regionserver.thrift.framed / .compact in hbase-site.xml), then redeploy hbase "
-                "(`bigdata-admin deploy -i INV --tags hbase`).")
+                f"(`bigdata-admin deploy -i {inv} --tags hbase`).")
     if isinstance(exc, ConnectionRefusedError) or any(
             text in text_of(exc) for text in ("Connection refused", "Could not connect")):
         return ClientError(f"nothing listens at {where} (HBase Thrift server)",
-                           fix="Start it (`bigdata-admin start -i INV hbase`), then check "
-                               "`bigdata-admin status -i INV`.")
+                           fix=f"HBase: {start_hint(cluster, 'hbase')}, then check "
+                               f"{status_hint(cluster.source)}.")
     return ClientError(f"HBase Thrift server at {where}: {text_of(exc)}",
-                       fix="Check `bigdata-admin status -i INV` for the hbase_thrift and hbase_master hosts.")
+                       fix=f"Check {status_hint(cluster.source)} for the hbase_thrift and hbase_master "
+                           "hosts.")
 
 
 def text_of(exc: BaseException) -> str:

@@ -243,3 +243,25 @@ def deployed_groups(cluster: Cluster, tags: Iterable[str], skip_tags: Iterable[s
             continue
         out.append(svc.group)
     return out
+
+
+def inventory_arg(source: str | Path | None) -> str:
+    """The inventory as the user passed it, quoted for a shell; `INVENTORY` when unknown."""
+    import shlex
+
+    return shlex.quote(str(source)) if source else "INVENTORY"
+
+
+def status_hint(source: str | Path | None) -> str:
+    """`bigdata-admin status -i <the inventory>`."""
+    return f"`bigdata-admin status -i {inventory_arg(source)}`"
+
+
+def start_hint(cluster: Cluster, role: str) -> str:
+    """How to get a role's service running: start it, or deploy it when no deploy installed it."""
+    inv = inventory_arg(cluster.source)
+    missing = {g: why for g, why in not_deployed(cluster).items() if g in groups_of_role(role)}
+    if missing:
+        why = next(iter(missing.values()))
+        return f"deploy it first (`bigdata-admin deploy -i {inv} --tags {role}`): it is not deployed ({why})"
+    return f"start it (`bigdata-admin start -i {inv} {role}`)"

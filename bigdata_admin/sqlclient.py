@@ -119,8 +119,13 @@ def _timeout_message(host: str, port: int, auth: str, setting: str | None,
 
 
 @contextlib.contextmanager
-def translate_errors(host: str, port: int, auth: str, setting: str | None = None) -> Iterator[None]:
-    """Turn transport failures inside the block into SqlConnectError with a message and a fix."""
+def translate_errors(host: str, port: int, auth: str, setting: str | None = None,
+                     inventory: str | None = None) -> Iterator[None]:
+    """Turn transport failures inside the block into SqlConnectError with a message and a fix
+    (naming `inventory`, the inventory the user passed, in the commands it suggests)."""
+    from bigdata_admin.deployment import status_hint
+
+    runs = f"Check that the server runs ({status_hint(inventory)}) and the host/port are right."
     try:
         yield
     except SqlConnectError:
@@ -128,8 +133,7 @@ def translate_errors(host: str, port: int, auth: str, setting: str | None = None
     except OSError as exc:
         if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
             raise SqlConnectError(
-                f"nothing accepts connections on {host}:{port} ({exc})",
-                fix="Check that the server runs (`bigdata-admin status -i INV`) and the host/port are right.",
+                f"nothing accepts connections on {host}:{port} (connection refused)", fix=runs,
             ) from exc
         if _is_timeout(exc):
             raise SqlConnectError(*_timeout_message(host, port, auth, setting, exc)) from exc
@@ -143,8 +147,7 @@ def translate_errors(host: str, port: int, auth: str, setting: str | None = None
             raise SqlConnectError(*_mismatch_message(host, port, auth, setting)) from exc
         if "Could not connect" in str(exc) or "Connection refused" in str(exc):
             raise SqlConnectError(
-                f"nothing accepts connections on {host}:{port} ({exc})",
-                fix="Check that the server runs (`bigdata-admin status -i INV`) and the host/port are right.",
+                f"nothing accepts connections on {host}:{port} (connection refused)", fix=runs,
             ) from exc
         raise
 
@@ -176,12 +179,13 @@ HANDSHAKE_TIMEOUT = 10.0
 def hs2_connect(host: str, port: int, auth: str = "NONE", user: str | None = None,
                 driver: Driver | str = "impyla", *, password: str | None = None,
                 database: str = "default", timeout: float = 60.0, setting: str | None = None,
-                handshake_timeout: float = HANDSHAKE_TIMEOUT) -> Any:
+                handshake_timeout: float = HANDSHAKE_TIMEOUT, inventory: str | None = None) -> Any:
     """Open a DB-API connection to a HiveServer2-protocol server and prove a session opens.
 
     auth: the server's hive.server2.authentication (NONE, NOSASL, LDAP, CUSTOM).
     driver: "impyla" (impala.dbapi) or "pyhive" (pyhive.hive).
     setting: the inventory variable holding the auth mode, named in error messages.
+    inventory: the inventory the user passed, named in the commands error messages suggest.
     timeout: seconds each later call (a query) may take; handshake_timeout: seconds to connect and
     open the session (at most `timeout`).
     A mismatched auth mode (closed connection, or no answer within handshake_timeout) raises
@@ -200,7 +204,7 @@ def hs2_connect(host: str, port: int, auth: str = "NONE", user: str | None = Non
     if auth in ("LDAP", "CUSTOM") and password is None:
         raise BadInput(f"auth {auth} needs a password", fix="Pass password=... for LDAP/CUSTOM auth.")
     user = user or getpass.getuser()
-    with translate_errors(host, port, auth, setting):
+    with translate_errors(host, port, auth, setting, inventory):
         if driver == "impyla":
             from impala.dbapi import connect as impyla_connect
 
@@ -228,7 +232,8 @@ def connect_to(cluster: Cluster, service: str, driver: Driver | str = "impyla", 
                timeout: float = 60.0) -> Any:
     """hs2_connect() to a service of an inventory ("hive", "spark" or "impala")."""
     ep = endpoint(cluster, service)
-    return hs2_connect(ep.host, ep.port, ep.auth, user, driver, timeout=timeout, setting=ep.setting)
+    return hs2_connect(ep.host, ep.port, ep.auth, user, driver, timeout=timeout, setting=ep.setting,
+                       inventory=str(cluster.source))
 
 
 ROW_STATEMENTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES", "FROM",

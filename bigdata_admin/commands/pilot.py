@@ -224,7 +224,7 @@ def load_cmd(
             master=folder / names["master"] if "hdfs" in wanted else None,
             buy=folder / names["buy"] if "hdfs" in wanted else None,
             drive_text=folder / names["drive"] if "drive-text" in wanted else None,
-            root=pilot_root.rstrip("/"), progress=show)
+            root=pilot_root.rstrip("/"), progress=show, inventory=str(inventory) if inventory else None)
         steps.extend(hdfs_steps)
     if "hbase" in wanted or "hbase-rows" in wanted:
         conn = endpoints.hbase(cluster)
@@ -239,7 +239,7 @@ def load_cmd(
             common.console.print(esc(f"  hbase      {load.HBASE_TABLE}: {extra['hbase_table']}"),
                                  highlight=False)
         if "hbase-rows" in wanted:
-            step = load.load_hbase(conn, folder / names["drive"])
+            step = load.load_hbase(conn, folder / names["drive"], inventory=str(inventory))
             steps.append(step)
             show(step)
     if "kafka" in wanted:

@@ -41,7 +41,7 @@ def sql_connection(cluster: Cluster | None, service: str, override: str | None, 
         ep = sqlclient.endpoint(cluster, service)
         host, port, setting, default_auth = ep.host, ep.port, ep.setting, ep.auth
     return sqlclient.hs2_connect(host, port, (auth or default_auth).upper(), user or "bigdata-admin",
-                                 setting=setting)
+                                 setting=setting, inventory=str(cluster.source) if cluster else None)
 
 
 def webhdfs(cluster: Cluster) -> Any:

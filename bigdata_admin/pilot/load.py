@@ -105,8 +105,12 @@ def hbase_split_keys(regions: int = HBASE_REGIONS) -> list[str]:
     return keys
 
 
-def retry(action: Callable[[], T], what: str, attempts: int = 3, delay: float = 2.0) -> T:
-    """Run `action`, retrying transient failures with a growing pause."""
+def retry(action: Callable[[], T], what: str, attempts: int = 3, delay: float = 2.0,
+          inventory: str | None = None) -> T:
+    """Run `action`, retrying transient failures with a growing pause. `inventory`: the one the user
+    passed, named in the fix."""
+    from bigdata_admin.deployment import status_hint
+
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
@@ -118,7 +122,7 @@ def retry(action: Callable[[], T], what: str, attempts: int = 3, delay: float = 
             if attempt < attempts:
                 time.sleep(delay * attempt)
     raise RunFailed(f"{what} failed after {attempts} attempts: {last}",
-                    fix="Check that the service runs (`bigdata-admin status -i INV`) and retry.") from last
+                    fix=f"Check that the service runs ({status_hint(inventory)}) and retry.") from last
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,7 +163,7 @@ def is_local_root(pilot_root: str) -> bool:
 
 
 def hdfs_put(client: Any, hdfs_dir: str, file_name: str, payload: Callable[[], Iterator[bytes]],
-             replace_dir: bool) -> None:
+             replace_dir: bool, inventory: str | None = None) -> None:
     """Write one file under hdfs_dir; replace_dir removes the directory first (a whole day)."""
     def attempt() -> None:
         if replace_dir:
@@ -167,12 +171,13 @@ def hdfs_put(client: Any, hdfs_dir: str, file_name: str, payload: Callable[[], I
         client.makedirs(hdfs_dir)
         client.write(f"{hdfs_dir}/{file_name}", data=payload(), overwrite=True)
 
-    retry(attempt, f"writing {hdfs_dir}/{file_name} to HDFS")
+    retry(attempt, f"writing {hdfs_dir}/{file_name} to HDFS", inventory=inventory)
 
 
 def load_hdfs(client: Any, day: str, *, status: Path | None, master: Path | None, buy: Path | None,
               drive_text: Path | None = None, root: str = HDFS_ROOT,
-              progress: Callable[[LoadStep], None] | None = None) -> list[LoadStep]:
+              progress: Callable[[LoadStep], None] | None = None,
+              inventory: str | None = None) -> list[LoadStep]:
     steps: list[LoadStep] = []
     jobs: list[tuple[str, Path, str, str, bool, Callable[[Path, records.ParseReport], Iterator[bytes]]]] = []
     if status:
@@ -201,7 +206,7 @@ def load_hdfs(client: Any, day: str, *, status: Path | None, master: Path | None
             out: Iterator[bytes] = build(path, holder["report"])
             return out
 
-        hdfs_put(client, target, file_name, payload, replace)
+        hdfs_put(client, target, file_name, payload, replace, inventory)
         step = LoadStep(name, f"{target}/{file_name}", holder["report"], round(time.perf_counter() - t0, 2))
         steps.append(step)
         if progress:
@@ -284,7 +289,7 @@ def ensure_hbase_table(connection: Any, create_presplit: Callable[[str], None] |
 
 
 def load_hbase(connection: Any, path: Path, batch_size: int = 5000,
-               progress: Callable[[int], None] | None = None) -> LoadStep:
+               progress: Callable[[int], None] | None = None, inventory: str | None = None) -> LoadStep:
     """Write the driving records into DriverCarInfo as the Storm topology does (row key, cf1:*)."""
     report = records.ParseReport(str(path))
     t0 = time.perf_counter()
@@ -297,7 +302,7 @@ def load_hbase(connection: Any, path: Path, batch_size: int = 5000,
                     key, data = records.hbase_row(fields)
                     b.put(key, data)
 
-        retry(send, "writing a batch to HBase")
+        retry(send, "writing a batch to HBase", inventory=inventory)
         written += len(chunk)
         if progress:
             progress(written)

@@ -184,3 +184,37 @@ def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tm
     assert {x["group"] for x in data["not_deployed"]} == {"zookeeper", "gpu_worker"}
     assert [s["service"] for s in data["services"]] == ["redis"]
     assert r.exit_code == 1  # redis was deployed (attempted) and is not running
+
+
+def test_fix_hints_name_the_inventory_and_deploy_what_was_never_installed(
+        classroom: inventory.Cluster) -> None:
+    from bigdata_admin import clients
+
+    inv = str(classroom.source)
+    # No deploy recorded: start it, in the inventory the user passed.
+    assert deployment.start_hint(classroom, "hdfs") == f"start it (`bigdata-admin start -i {inv} hdfs`)"
+    deployment.record_deploy(classroom, ["zookeeper"], deployment.absent_groups(classroom, LAB_SKIPS))
+    hint = deployment.start_hint(classroom, "hdfs")
+    assert f"bigdata-admin deploy -i {inv} --tags hdfs" in hint and "not deployed" in hint
+    assert deployment.status_hint(inv) == f"`bigdata-admin status -i {inv}`"
+    # The NameNode of the classroom inventory does not answer here: the fix is the deploy, not a start.
+    with pytest.raises(clients.ClientError) as err:
+        clients.active_namenode(classroom, timeout=0.5)
+    assert "INV " not in (err.value.fix or "") and f"deploy -i {inv} --tags hdfs" in (err.value.fix or "")
+    refused = ConnectionRefusedError(111, "Connection refused")
+    thrift = clients.explain_thrift_error(refused, classroom, "x:9090")
+    assert f"-i {inv}" in (thrift.fix or "") and "INV " not in (thrift.fix or "")
+
+
+def test_sql_connect_errors_name_the_inventory(tmp_path: Path) -> None:
+    import socket
+
+    from bigdata_admin import sqlclient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(sqlclient.SqlConnectError) as err:
+        sqlclient.hs2_connect("127.0.0.1", port, "NONE", "u", inventory="inventories/lab-dev")
+    assert "`bigdata-admin status -i inventories/lab-dev`" in (err.value.fix or "")
+    assert "Errno" not in err.value.message
