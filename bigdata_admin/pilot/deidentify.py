@@ -463,7 +463,7 @@ def transform_log(src: Path, dst: Path, kind: str, names: Pseudonyms, result: Da
             result.headers += headers
             result.malformed += lines - len(found) - headers
             cars.update(c for _, c, _ in found)
-            yield b"".join(b"%s%s%s\n" % (p, names[c], r) for p, c, r in found)
+            yield b"".join([p + names[c] + r + b"\n" for p, c, r in found])
 
     _write_atomic(dst, chunks())
     result.records_out = result.records_in
