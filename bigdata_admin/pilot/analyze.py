@@ -85,33 +85,58 @@ def _charts(by_name: dict[str, Analysis], out: Path) -> dict[str, str]:
 
     a = by_name.get("area_speed")
     if a and a.rows:
-        fig, ax = plt.subplots(figsize=(10, 4))
-        ax.bar([str(r[0]) for r in a.rows], [float(r[1]) for r in a.rows], color="#4477aa")
+        areas = [str(r[0]) for r in a.rows]
+        speeds = [float(r[1]) for r in a.rows]
+        fig, ax = plt.subplots(figsize=(max(8.0, 0.22 * len(areas) + 1.5), 4))
+        ax.bar(areas, speeds, color="#4477aa")
         ax.set_ylabel("km/h")
-        ax.set_title("Average speed per area")
-        ax.tick_params(axis="x", rotation=90)
+        ax.set_title(f"Average speed per area ({len(areas)} areas)")
+        ax.tick_params(axis="x", rotation=90, labelsize=8)
+        ax.set_xlim(-0.6, len(areas) - 0.4)
+        _zoom(ax, speeds)
         save(fig, "area_speed")
     f = by_name.get("fastest_car")
     if f and f.rows:
-        fig, ax = plt.subplots(figsize=(10, 4))
-        ax.bar([f"{r[0]}\n{r[1]}" for r in f.rows], [float(r[2]) for r in f.rows], color="#cc6677")
-        ax.set_ylabel("average km/h")
-        ax.set_title("Fastest car per area")
-        ax.tick_params(axis="x", labelsize=6, rotation=90)
+        # One horizontal bar per area, labelled "area  car": every label stays readable however many
+        # areas there are (the chart grows in height).
+        rows = sorted(f.rows, key=lambda r: (str(r[0]), str(r[1])))
+        labels = [f"{r[0]}  {r[1]}" for r in rows]
+        speeds = [float(r[2]) for r in rows]
+        fig, ax = plt.subplots(figsize=(8, max(3.0, 0.2 * len(rows) + 1.2)))
+        ax.barh(range(len(rows)), speeds, color="#cc6677")
+        ax.set_yticks(range(len(rows)), labels, fontsize=8, family="monospace")
+        ax.invert_yaxis()
+        ax.set_ylim(len(rows) - 0.4, -0.6)
+        ax.set_xlabel("average km/h of the fastest car")
+        ax.set_title("Fastest car per area (area  car)")
+        _zoom(ax, speeds, axis="x")
         save(fig, "fastest_car")
     s = by_name.get("symptom")
     if s and s.rows:
+        # What differs between cars: which measures are abnormal for which car. One row per car with
+        # at least one abnormal measure; the x labels count the abnormal cars per measure.
         labels = ["accelerator", "brake", "sharp steering"]
         idx = [s.columns.index(c) for c in
                ("speed_p_symptom_score", "break_p_symptom_score", "steer_p_symptom_score")]
-        abnormal = [sum(1 for r in s.rows if r[i] == "abnormal") for i in idx]
-        normal = [len(s.rows) - a for a in abnormal]
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.bar(labels, normal, label="normal", color="#88ccee")
-        ax.bar(labels, abnormal, bottom=normal, label="abnormal", color="#cc3311")
-        ax.set_ylabel("cars")
-        ax.set_title("Driving symptoms")
-        ax.legend()
+        flagged = [r for r in s.rows if any(r[i] == "abnormal" for i in idx)]
+        counts = [sum(1 for r in s.rows if r[i] == "abnormal") for i in idx]
+        ticks = [f"{label}\n{n} of {len(s.rows)} cars" for label, n in zip(labels, counts, strict=True)]
+        fig, ax = plt.subplots(figsize=(6, max(2.5, 0.28 * len(flagged) + 1.6)))
+        if flagged:
+            from matplotlib.colors import ListedColormap
+
+            grid = [[1 if r[i] == "abnormal" else 0 for i in idx] for r in flagged]
+            ax.imshow(grid, cmap=ListedColormap(["#e8f1f8", "#cc3311"]), vmin=0, vmax=1, aspect="auto")
+            ax.set_yticks(range(len(flagged)), [str(r[0]) for r in flagged], fontsize=8, family="monospace")
+            ax.set_xticks(range(3), ticks, fontsize=9)
+            ax.set_xticks([x + 0.5 for x in range(2)], minor=True)
+            ax.set_yticks([y + 0.5 for y in range(len(flagged) - 1)], minor=True)
+            ax.grid(which="minor", color="white", linewidth=2)
+            ax.tick_params(which="minor", length=0)
+            ax.set_title(f"Abnormal driving (red): {len(flagged)} of {len(s.rows)} cars")
+        else:
+            ax.axis("off")
+            ax.text(0.5, 0.5, f"no abnormal driving among {len(s.rows)} cars", ha="center", va="center")
         save(fig, "symptom")
     e = by_name.get("emergency")
     if e is not None:
@@ -119,11 +144,27 @@ def _charts(by_name: dict[str, Analysis], out: Path) -> dict[str, str]:
         i = e.columns.index("checks") if "checks" in e.columns else len(e.columns) - 1
         counts = [sum(1 for r in e.rows if c in str(r[i]).split()) for c in causes]
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.bar(causes, counts, color="#ddaa33")
+        bars = ax.bar(causes, counts, color="#ddaa33")
+        ax.bar_label(bars)
         ax.set_ylabel("cars")
+        ax.set_ylim(0, max([*counts, 1]) * 1.15)
         ax.set_title(f"Emergency checks ({len(e.rows)} cars)")
         save(fig, "emergency")
     return files
+
+
+def _zoom(ax: Any, values: list[float], axis: str = "y") -> None:
+    """Start the value axis near the data, so that differences between bars show (the axis says
+    where it starts); bars all near the same height would look identical from zero."""
+    if not values:
+        return
+    low, high = min(values), max(values)
+    span = high - low
+    start = max(0.0, low - max(span * 0.5, 1.0)) if span < 0.3 * high else 0.0
+    if axis == "y":
+        ax.set_ylim(start, high + max(span * 0.05, 0.5))
+    else:
+        ax.set_xlim(start, high + max(span * 0.05, 0.5))
 
 
 def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 200) -> Path:
