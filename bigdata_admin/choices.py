@@ -20,6 +20,8 @@ HS2_AUTH_MODES: tuple[str, ...] = ("NONE", "NOSASL", "LDAP", "CUSTOM")
 THRIFT_TRANSPORTS: tuple[str, ...] = ("buffered", "framed")
 THRIFT_PROTOCOLS: tuple[str, ...] = ("binary", "compact")
 KAFKA_SECURITY_PROTOCOLS: tuple[str, ...] = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+ARTIFACT_SOURCES: tuple[str, ...] = ("maven", "apache")
+"""bigdata_artifact_source and each role's `<role>_install_source` (a role adding one adds it below)."""
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "hive_server2_auth": HS2_AUTH_MODES,
@@ -31,7 +33,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "zookeeper_install_method": ("tarball", "package"),
     "spark_install_method": ("tarball", "wheel"),
     "common_time_sync": ("chrony", "timesyncd", "none"),
-    "bigdata_artifact_source": ("maven", "apache"),
+    "bigdata_artifact_source": ARTIFACT_SOURCES,
+    "hdfs_install_source": ARTIFACT_SOURCES,
 }
 """Variable -> its allowed values (exact spelling; YAML strings)."""
 

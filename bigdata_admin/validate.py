@@ -153,9 +153,11 @@ def _choices(cluster: Cluster) -> list[Problem]:
     problems = []
     for (var, value), hosts in bad.items():
         allowed = choices.CHOICES[var]
+        cluster_wide = repr(cluster.var(var)) == value and len(hosts) == len(sources)
+        where = "in the cluster variables (group_vars/all)" if cluster_wide else f"on {_where(hosts)}"
         problems.append(_err(
             f"variable {var}",
-            f"{var} is {value} on {_where(hosts)}: allowed values are {', '.join(allowed)}",
+            f"{var} is {value} {where}: allowed values are {', '.join(allowed)}",
             f"Set {var} to one of {', '.join(allowed)} (exactly so spelled) where it is set "
             "(group_vars, host_vars or -e)."))
     return problems
