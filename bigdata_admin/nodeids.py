@@ -11,6 +11,7 @@ it on the play's hosts (action plugin `bigdata_node_ids` of roles/bigdata_defaul
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -152,3 +153,41 @@ def assign(kind: IdKind, hosts: Iterable[str], explicit: Mapping[str, Any],
         ids[host] = next_id
         taken.add(next_id)
     return {h: ids[h] for h in hosts}
+
+
+def stored_from_slurp(results: Any) -> dict[str, str]:
+    """Host -> file text from a looped `slurp` register (`item` = host); failed items count as none."""
+    out: dict[str, str] = {}
+    items = results.get("results", []) if isinstance(results, Mapping) else []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        host, content = item.get("item"), item.get("content")
+        if host is None or item.get("failed") or item.get("unreachable") or not content:
+            continue
+        out[str(host)] = base64.b64decode(str(content)).decode("utf-8", "replace")
+    return out
+
+
+def action_result(args: Mapping[str, Any], hostvars: Any) -> dict[str, Any]:
+    """What the roles' `bigdata_node_ids` action plugin returns (see its docstring) for its arguments
+    and the play's `hostvars`: `ansible_facts` {fact: host -> id}, or `failed` with the message."""
+    kind = KINDS.get(str(args.get("kind")))
+    if kind is None:
+        return {"failed": True, "msg": f"kind must be one of {', '.join(KINDS)}"}
+    hosts = [str(h) for h in args.get("hosts") or []]
+    explicit: dict[str, Any] = {}
+    for host in hosts:
+        try:
+            explicit[host] = hostvars[host][kind.variable]
+        except Exception:  # unset on this host (Ansible raises its own undefined errors)
+            explicit[host] = None
+    stored = stored_from_slurp(args.get("stored"))
+    try:
+        ids = assign(kind, hosts, explicit, stored)
+    except NodeIdError as exc:
+        return {"failed": True, "changed": False,
+                "msg": f"{exc.message}. Nothing was changed. Fix: {exc.fix}"}
+    fact = str(args.get("fact") or f"{kind.variable}s")
+    return {"changed": False, "ids": ids, "stored": {h: parse_stored(kind, v) for h, v in stored.items()},
+            "ansible_facts": {fact: ids}}
