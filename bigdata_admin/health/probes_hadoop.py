@@ -262,7 +262,7 @@ def hbase_thrift(cluster: Cluster, host: Host) -> ProbeResult:
     from bigdata_admin.errors import BadInput
 
     try:
-        transport, protocol = thrift_settings(cluster)
+        transport, protocol = thrift_settings(cluster, host)
         conn = happybase_connection(cluster, host, timeout_ms=int(TIMEOUT * 1000))
     except (ClientError, BadInput) as exc:
         state = "mismatch" if "read 0 bytes" in exc.message else "down"

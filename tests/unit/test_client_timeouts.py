@@ -159,3 +159,15 @@ def test_status_probes_give_up_fast_naming_the_setting(silent: SilentServer, tmp
     assert took < probes_core.TIMEOUT * 2 + SLACK
     assert not result.healthy and result.state == "no-answer", result
     assert setting in result.detail
+
+
+def test_status_hbase_thrift_probe_uses_the_serving_hosts_transport(silent: SilentServer,
+                                                                    tmp_path: Path) -> None:
+    from bigdata_admin.health import probes_hadoop
+
+    cluster = _cluster(tmp_path, silent.port, {"hbase_thrift": {"hbase_thrift_transport": "framed"}},
+                       groups=("hbase_thrift",))
+    took, result = _timed(lambda: probes_hadoop.hbase_thrift(cluster, cluster.hosts["s1"]))
+    assert not isinstance(result, Exception), repr(result)
+    assert took < probes_hadoop.TIMEOUT + SLACK
+    assert not result.healthy and "transport='framed'" in result.detail, result
