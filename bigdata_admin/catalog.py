@@ -327,7 +327,7 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
 # Sources: each project's documentation (Hadoop "Hadoop Java Versions", HBase book "Java support by
 # release line", Hive 3.1 release notes, Kafka 4.0 upgrade notes, Storm 2.6 release notes, Spark docs).
 JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
-    "hadoop": [("3.4", frozenset({8, 11}), frozenset({17})), ("3.3", frozenset({8, 11}), frozenset()),
+    "hadoop": [("3.4", frozenset({8, 11, 17}), frozenset()), ("3.3", frozenset({8, 11}), frozenset()),
                ("3.2", frozenset({8, 11}), frozenset()), ("2.10", frozenset({8}), frozenset())],
     "zookeeper": [("3.9", frozenset({8, 11, 17, 21}), frozenset()),
                   ("3.8", frozenset({8, 11, 17}), frozenset()),
@@ -354,6 +354,8 @@ NOTES = (
     "guava-27 jar; the hive role does that.",
     "Impala 4.x speaks the Hive 3.1 metastore API: its catalogd needs a Hive 3.1.x metastore.",
     "Kafka 4 runs in KRaft mode only (no ZooKeeper) and its brokers need Java 17+.",
+    "Hadoop 3.4 runs on Java 17 with the --add-opens list of bigdata_java17_opens (HADOOP-17177); the "
+    "hdfs role adds it to every daemon, command and MapReduce container.",
     "Spark talks to an external Hive metastore through spark.sql.hive.metastore.version/jars; the spark "
     "role sets them to the cluster's Hive version.",
 )

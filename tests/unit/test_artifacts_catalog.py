@@ -140,10 +140,20 @@ def test_kafka_4_needs_java_17(tmp_path: Path) -> None:
 
 
 def test_hadoop_3_3_on_8_or_11_only(tmp_path: Path) -> None:
-    ok = make(tmp_path, ["hdfs_namenode", "hdfs_datanode"], bigdata_java_for={"hadoop": 8})
+    versions = dict(inventory.role_defaults()["bigdata_versions"], hadoop="3.3.6")
+    ok = make(tmp_path, ["hdfs_namenode", "hdfs_datanode"], bigdata_java_for={"hadoop": 8},
+              bigdata_versions=versions)
     assert compatibility_problems(ok) == []
-    bad = make(tmp_path, ["hdfs_namenode", "hdfs_datanode"], bigdata_java_for={"hadoop": 17})
+    bad = make(tmp_path, ["hdfs_namenode", "hdfs_datanode"], bigdata_java_for={"hadoop": 17},
+               bigdata_versions=versions)
     assert "hadoop 3.3.6 does not run on Java 17" in _messages(compatibility_problems(bad))
+
+
+def test_defaults_run_on_java_17(tmp_path: Path) -> None:
+    """Hadoop 3.4 and Kafka 4 run on Debian 12's Java 17 without a warning (the roles add the
+    --add-opens Hadoop needs)."""
+    cluster = make(tmp_path, ["hdfs_namenode", "hdfs_datanode", "kafka_controller", "kafka_broker"])
+    assert compatibility_problems(cluster) == []
 
 
 def test_hbase_2_5_on_17_is_a_warning(tmp_path: Path) -> None:

@@ -297,6 +297,16 @@ def test_daemons_per_host(rendered: tuple[inventory.Cluster, Path]) -> None:
         assert found == units, host
 
 
+def unit_environment(text: str) -> dict[str, str]:
+    """KEY -> value of a unit's Environment= lines (quoted or not)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line[len("Environment="):].strip('"').partition("=")
+            out[key] = value
+    return out
+
+
 def test_units_use_inventory_java_and_heaps(rendered: tuple[inventory.Cluster, Path]) -> None:
     cluster, files = rendered
     java_root = f"{cluster.var('bigdata_install_root')}/java"
@@ -317,9 +327,12 @@ def test_units_use_inventory_java_and_heaps(rendered: tuple[inventory.Cluster, P
         text = unit_file.read_text()
         host = cluster.hosts[unit_file.parent.name]
         component = "hbase" if unit.startswith("hbase") else "hadoop"
-        assert f"Environment=JAVA_HOME={java_root}/{java_for[component]}\n" in text, unit_file
+        assert unit_environment(text)["JAVA_HOME"] == f"{java_root}/{java_for[component]}", unit_file
         heap = host.var(heaps[unit])
-        assert f"HEAPSIZE{'_MAX' if component == 'hadoop' else ''}={heap}m\n" in text, unit_file
+        if component == "hadoop":  # java runs in the foreground with the inventory's heap
+            assert f"-Xmx{heap}m " in text and f"{java_root}/{java_for[component]}/bin/java" in text, unit_file
+        else:
+            assert f"HEAPSIZE={heap}m\n" in text, unit_file
         user = {"hdfs": "hdfs", "yarn": "yarn", "hbase": "hbase"}[unit.split("-")[0]]
         assert f"User={user}\n" in text
 
@@ -369,7 +382,10 @@ def test_yarn_resources_and_mapreduce(rendered: tuple[inventory.Cluster, Path]) 
             <= int(yarn["yarn.nodemanager.resource.memory-mb"])
         )
         unit = files / nm.name / "yarn-nodemanager.service"
-        assert f"Environment=HADOOP_MAPRED_HOME={home}\n" in unit.read_text()
+        assert unit_environment(unit.read_text())["HADOOP_MAPRED_HOME"] == home
+        # Containers get the installation's jars and the Java 17 options.
+        assert mapred["mapreduce.application.classpath"] == yarn["yarn.application.classpath"]
+        assert "--add-opens=java.base/java.lang=ALL-UNNAMED" in mapred["yarn.app.mapreduce.am.command-opts"]
 
 
 def test_hbase_agrees_with_hdfs_zookeeper_and_clients(rendered: tuple[inventory.Cluster, Path]) -> None:
