@@ -38,7 +38,7 @@ def start_local(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen([sys.executable, "-m", "bigdata_admin.pilot.ml", "serve", "--models",
                              str(tmp / "models"), "--port", str(port)],
                             env=dict(os.environ, KERAS_BACKEND="jax"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("wb"))
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -101,6 +101,10 @@ def main() -> None:
             proc, base = start_local(Path(tmp))
         try:
             elapsed, lat, errors = run(base, a.requests, a.concurrency)
+        except Exception:
+            if proc:
+                print((Path(tmp) / "server.log").read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             if proc:
                 proc.terminate()

@@ -102,7 +102,8 @@ def create_app(models_root: Path) -> Any:
             return answer({"success": False, "detail": holder.error}, 503)
         values = state.model_dump()  # type: ignore[attr-defined]
         x = np.asarray([[values[f] for f in accident.FEATURES]], dtype=np.float32)
-        classes, probs = loaded.predict(x)
+        with holder.lock:  # one prediction at a time: Keras builds its predict function lazily
+            classes, probs = loaded.predict(x)
         return answer({"success": True, "prediction": int(classes[0]),
                        "probabilities": [round(float(p), 6) for p in probs[0]]})
 
