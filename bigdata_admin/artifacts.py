@@ -44,7 +44,15 @@ from bigdata_admin.checksum import (
     parse_checksum_file,
 )
 from bigdata_admin.errors import BadInput, RunFailed
-from bigdata_admin.maven import LOCAL_REPO, Coordinate, MavenError, build_bundle, resolve, verify_bundle
+from bigdata_admin.maven import (
+    LOCAL_REPO,
+    Coordinate,
+    MavenError,
+    build_bundle,
+    read_bundle_json,
+    resolve,
+    verify_bundle,
+)
 
 MANIFEST = "manifest.json"
 USER_AGENT = "bigdata-admin (artifact fetch)"
@@ -215,6 +223,10 @@ def states(artifacts: list[Artifact], cache: Path | None = None) -> list[Artifac
         entry = manifest.get(a.filename) or {}
         verified = bool(cached and entry.get("checksum") and entry.get("size") == path.stat().st_size)
         note = ""
+        if verified and a.kind == "bundle" and entry.get("coordinates") != a.extra.get("coordinates"):
+            # Built from another artifact list (an older bigdata-admin or another repository).
+            verified = False
+            note = "bundle built from other coordinates: fetch rebuilds it"
         if not a.fetchable:
             note = f"container image {a.extra.get('image')}: needs a registry (see `artifacts fetch`)"
         elif (cache / (a.filename + ".part")).is_file():
@@ -413,6 +425,11 @@ def fetch_pypi(a: Artifact, cache: Path, reporter: Reporter | None = None, index
     return local
 
 
+def verify_coordinates(bundle: Path) -> list[str]:
+    """The top-level coordinates a bundle was built from (its bundle.json)."""
+    return [str(c) for c in read_bundle_json(bundle).get("coordinates", [])]
+
+
 def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> Checksum:
     """Resolve a component's bundle with `mvn` (strict checksums), check every jar against the
     repository's published SHA-1, write `<component>-<version>-maven.tar.gz`, record its sha256."""
@@ -428,7 +445,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
                         coordinates=coordinates, webapps_from=webapps)
     digest = Checksum("sha256", file_digest(cache / a.filename, "sha256"))
     record(cache, a, digest, source="maven",
-           extra={"url": repository, "jars": sum(1 for k in meta["files"] if k.startswith("lib/"))})
+           extra={"url": repository, "jars": sum(1 for k in meta["files"] if k.startswith("lib/")),
+                  "coordinates": [str(c) for c in coordinates]})
     reporter.note(f"{a.filename}: {len(meta['files'])} files, each matching the repository's SHA-1")
     return digest
 
@@ -522,7 +540,8 @@ def _verify_one(a: Artifact, cache: Path) -> Outcome:
                 forget(cache, a.filename)
                 return Outcome(a, False, "failed", f"{message}; delete {path} and fetch again")
             record(cache, a, Checksum("sha256", file_digest(path, "sha256")), source="maven",
-                   extra={k: v for k, v in entry.items() if k in ("url", "jars")})
+                   extra={"url": a.extra["repository"], "jars": int(message.split()[0]),
+                          "coordinates": verify_coordinates(path)})
             return Outcome(a, True, "verified", message)
         sum_file = _checksum_file_for(a, cache)
         if sum_file is not None:

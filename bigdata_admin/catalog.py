@@ -141,6 +141,7 @@ def maven_coordinates(component: str, version: str, *,
         g = "org.apache.hadoop"
         names = ["hadoop-common", "hadoop-hdfs", "hadoop-hdfs-client", "hadoop-yarn-server-resourcemanager",
                  "hadoop-yarn-server-nodemanager", "hadoop-yarn-server-web-proxy", "hadoop-yarn-client",
+                 "hadoop-yarn-server-timelineservice",
                  "hadoop-mapreduce-client-app", "hadoop-mapreduce-client-hs",
                  "hadoop-mapreduce-client-shuffle", "hadoop-mapreduce-client-jobclient",
                  "hadoop-mapreduce-examples"]

@@ -191,7 +191,8 @@ def _operate(action: str) -> Any:
             extravars = runner.parse_extravars(extra_vars or [])
             tags = service_tags(services or [])
         extravars["bigdata_action"] = action
-        _run("site", inventory, label=action, extravars=extravars, limit=limit, tags=tags, skip_tags=[],
+        # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
+        _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars, limit=limit, tags=tags, skip_tags=[],
              check=check, diff=False, verbose=verbose, json_out=json_out)
 
     command.__doc__ = {

@@ -4,6 +4,8 @@
   host), read it back, compare SHA-256, read HDFS's own file checksum, delete it.
 - yarn: every NodeManager of the inventory is RUNNING in the ResourceManager and the memory and
   vcores it offers are the inventory's yarn_nodemanager_memory_mb / yarn_nodemanager_vcores.
+- yarn: a MapReduce job (the examples' pi, 2 maps) runs on YARN to SUCCEEDED, submitted on the
+  ResourceManager's host with the node's own `yarn` command over SSH.
 - hbase: create a table through happybase (HBase Thrift), put rows, scan them back, drop the table.
 
 Each cleans up what it created even when a step fails.
@@ -146,9 +148,59 @@ def yarn_nodes(cluster: Cluster, data: dict[str, Any]) -> str:
     return f"{len(expected)} NodeManager(s) running with the inventory's memory and vcores"
 
 
+def mapreduce_examples_jar(cluster: Cluster) -> str:
+    """Path of hadoop-mapreduce-examples on the nodes, for the installation source in use."""
+    from bigdata_admin.catalog import install_source
+
+    home = f"{cluster.var('bigdata_install_root', '/opt/bigdata')}/hadoop-current"
+    where = "lib" if install_source(cluster, "hadoop") == "maven" else "share/hadoop/mapreduce"
+    return f"{home}/{where}/hadoop-mapreduce-examples-{cluster.version('hadoop')}.jar"
+
+
+PI_MAPS, PI_SAMPLES = 2, 20
+
+
+def mapreduce_pi_command(cluster: Cluster, user: str = "mapred") -> str:
+    jar = mapreduce_examples_jar(cluster)
+    return (f"sudo -n -u {user} env HADOOP_ROOT_LOGGER=WARN,console /usr/local/bin/yarn jar {jar} "
+            f"pi {PI_MAPS} {PI_SAMPLES}")
+
+
+def parse_pi_output(text: str) -> float | None:
+    """The estimate from `pi`'s last line, `Estimated value of Pi is 3.14...`."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("Estimated value of Pi is"):
+            try:
+                return float(line.rsplit(" ", 1)[-1])
+            except ValueError:
+                return None
+    return None
+
+
+def mapreduce_pi(cluster: Cluster, data: dict[str, Any], timeout: float = 420.0) -> str:
+    from bigdata_admin import remote
+
+    rm = cluster.first("yarn_resourcemanager")
+    if rm is None:
+        raise AssertionError("the inventory has no yarn_resourcemanager host")
+    command = mapreduce_pi_command(cluster)
+    data["command"] = command
+    result = remote.run_on(cluster.source, command, limit=rm.name, timeout=timeout)[0]
+    output = result.stdout + result.stderr
+    estimate = parse_pi_output(output)
+    data["estimate"] = estimate
+    if not result.ok or estimate is None:
+        tail = " | ".join(output.strip().splitlines()[-4:]) or (result.error or "no output")
+        raise AssertionError(f"the pi job did not finish on YARN (exit {result.exit_status}): {tail}")
+    if not 2.5 < estimate < 3.8:
+        raise AssertionError(f"the pi job finished with an implausible estimate {estimate}")
+    return f"MapReduce pi ({PI_MAPS} maps) finished on YARN in {result.seconds:.0f} s: {estimate}"
+
+
 @smoke("yarn")
 def yarn(cluster: Cluster) -> list[SmokeResult]:
-    return [_guarded("yarn NodeManagers registered", "yarn", lambda data: yarn_nodes(cluster, data))]
+    return [_guarded("yarn NodeManagers registered", "yarn", lambda data: yarn_nodes(cluster, data)),
+            _guarded("yarn MapReduce job (pi)", "yarn", lambda data: mapreduce_pi(cluster, data))]
 
 
 # --- HBase ---------------------------------------------------------------------------------------------

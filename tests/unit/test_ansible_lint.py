@@ -50,3 +50,18 @@ def test_ansible_lint_production_profile() -> None:
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
+
+
+def test_stop_playbook_reverses_the_deploy_order() -> None:
+    """`stop` must stop HBase before HDFS and ZooKeeper: the service plays of site.yml, reversed."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "playbooks"
+    site = [p["ansible.builtin.import_playbook"] for p in yaml.safe_load((root / "site.yml").read_text())]
+    stop = [p["ansible.builtin.import_playbook"] for p in yaml.safe_load((root / "stop.yml").read_text())]
+    services = [p for p in site if p.startswith("services/")
+                and p not in ("services/common.yml", "services/java.yml")]
+    assert stop[0] == "validate.yml"
+    assert stop[1:] == list(reversed(services))
+    assert stop.index("services/hbase.yml") < stop.index("services/hdfs.yml") < stop.index(
+        "services/zookeeper.yml")
