@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape as esc
 
-from bigdata_admin.commands.common import JsonOpt, console, err_console, print_json
+from bigdata_admin.commands.common import JsonOpt, console, domain_errors, err_console, print_json
 
 lab_app = typer.Typer(
     name="lab",
@@ -28,17 +28,25 @@ def _log(message: str) -> None:
 
 @lab_app.command("up")
 def up(
-    nodes: Annotated[int, typer.Option("--nodes", help="Number of hosts (1: all on one; 3: classroom).")] = 3,
+    nodes: Annotated[int | None, typer.Option(
+        "--nodes", help="Number of hosts (1: all on one; 3: classroom; default 3, or 5 for --template ha).",
+        show_default=False)] = None,
     name: NameOpt = "dev",
+    template: Annotated[str, typer.Option(
+        "--template", help="Layout: classroom, or ha (2 NameNodes with JournalNodes and failover "
+                           "controllers, dedicated Kafka controllers, like inventories/ha).")] = "classroom",
     rebuild_image: Annotated[bool, typer.Option("--rebuild-image",
                                                 help="Build the Debian base image again.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Boot the lab's hosts and write its inventory (idempotent: again changes nothing)."""
     from bigdata_admin import lab
+    from bigdata_admin.lab.model import HA_MIN_NODES
 
     started = time.monotonic()
-    lb = lab.up(name=name, nodes=nodes, rebuild_image=rebuild_image, log=_log)
+    count = nodes if nodes is not None else (HA_MIN_NODES if template == "ha" else 3)
+    with domain_errors():
+        lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
     elapsed = time.monotonic() - started
     if json_out:
         print_json({"name": lb.name, "inventory": str(lb.inventory), "hosts": lb.hosts,

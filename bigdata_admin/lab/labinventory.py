@@ -80,7 +80,7 @@ def host_memory_mb(groups_of_host: list[str], sizes: dict[str, Any]) -> int:
 
 def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
     """File name (relative to the inventory dir) -> content."""
-    groups = model.layout(state.nodes)
+    groups = model.layout(state.nodes, state.template)
     hosts = model.host_names(state.nodes)
     hosts_yaml: dict[str, Any] = {"all": {
         "vars": {

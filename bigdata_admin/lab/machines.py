@@ -259,25 +259,28 @@ def _known_hosts(state: model.LabState) -> str:
 
 # --- up ----------------------------------------------------------------------------------------
 
-def up(name: str = "dev", nodes: int = 3, *, rebuild_image: bool = False, log: Log = _quiet) -> Lab:
-    """Bring lab `name` up with `nodes` hosts (idempotent) and return it."""
-    require_root("`lab up`")
+def up(name: str = "dev", nodes: int = 3, *, rebuild_image: bool = False, log: Log = _quiet,
+       template: str = "classroom") -> Lab:
+    """Bring lab `name` up with `nodes` hosts laid out as `template` (idempotent) and return it."""
     model.check_name(name)
     model.check_nodes(nodes)
+    model.check_template(template, nodes)
+    require_root("`lab up`")
     with _lock(name):
-        return _up(name, nodes, rebuild_image, log)
+        return _up(name, nodes, rebuild_image, log, template)
 
 
-def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
+def _up(name: str, nodes: int, rebuild_image: bool, log: Log, template: str = "classroom") -> Lab:
     changed: list[str] = []
     d = lab_dir(name)
     state_file = _state_file(name)
     if state_file.is_file():
         state = model.LabState.read(state_file)
-        if state.nodes != nodes:
-            raise BadInput(f"lab {name!r} exists with {state.nodes} host(s), not {nodes}",
-                           fix=f"Use `--nodes {state.nodes}`, or remove it first: "
-                               f"`bigdata-admin lab down --name {name}`.")
+        if state.nodes != nodes or state.template != template:
+            raise BadInput(f"lab {name!r} exists with {state.nodes} host(s) laid out as {state.template}, "
+                           f"not {nodes} as {template}",
+                           fix=f"Use `--nodes {state.nodes} --template {state.template}`, or remove it "
+                               f"first: `bigdata-admin lab down --name {name}`.")
         if rebuild_image:
             image.ensure(rebuild=True, log=log)
             log(f"lab {name!r} keeps the image it was made from; new labs use the rebuilt one")
@@ -289,7 +292,7 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log) -> Lab:
             taken = {s.index: n for n, s in all_states().items()}
             index = model.allocate_index(name, taken)
             base = image.ensure(rebuild=rebuild_image, log=log)
-            state = model.LabState(name=name, index=index, nodes=nodes, image=str(base))
+            state = model.LabState(name=name, index=index, nodes=nodes, image=str(base), template=template)
             for i, h in enumerate(model.host_names(nodes), start=1):
                 state.hosts[h] = model.HostState(
                     name=h, address=model.host_address(index, i), machine=model.machine_name(name, h),

@@ -101,8 +101,49 @@ WORKER_GROUPS = ("hdfs_datanode", "yarn_nodemanager", "hbase_regionserver", "imp
 QUORUM_GROUPS = ("zookeeper", "kafka_controller", "kafka_broker")
 
 
-def layout(nodes: int) -> dict[str, list[str]]:
+TEMPLATES = ("classroom", "ha")
+"""Lab layouts: `classroom` (the default, any N) and `ha` (like inventories/ha, N >= 5)."""
+HA_MIN_NODES = 5
+
+
+def check_template(template: str, nodes: int) -> str:
+    if template not in TEMPLATES:
+        raise BadInput(f"unknown lab template {template!r}", fix=f"Use one of: {', '.join(TEMPLATES)}.")
+    if template == "ha" and nodes < HA_MIN_NODES:
+        raise BadInput(f"the ha template needs at least {HA_MIN_NODES} hosts, not {nodes}",
+                       fix=f"Use `--nodes {HA_MIN_NODES}` (3 masters, 2 workers).")
+    return template
+
+
+def layout_ha(nodes: int) -> dict[str, list[str]]:
+    """Like inventories/ha: masters h1-h3 (ZooKeeper, JournalNodes, KRaft controllers; NameNodes
+    and HBase masters on h1/h2 with their failover controllers), workers h4.. (DataNodes,
+    NodeManagers, RegionServers, Kafka brokers: controllers and brokers are dedicated)."""
+    hosts = host_names(nodes)
+    masters, workers = hosts[:3], hosts[3:]
+    groups: dict[str, list[str]] = {}
+    for g in GROUPS:
+        if g in ("zookeeper", "hdfs_journalnode", "kafka_controller"):
+            groups[g] = list(masters)
+        elif g in ("hdfs_namenode", "hbase_master"):
+            groups[g] = masters[:2]
+        elif g in (*WORKER_GROUPS, "kafka_broker"):
+            groups[g] = list(workers)
+        elif g in ("impala_statestore", "impala_catalog"):
+            groups[g] = ["h2"]
+        elif g in ("storm_nimbus", "storm_ui"):
+            groups[g] = ["h1"]
+        elif g == "gpu_worker":
+            groups[g] = [hosts[-1]]
+        else:
+            groups[g] = ["h3"]
+    return groups
+
+
+def layout(nodes: int, template: str = "classroom") -> dict[str, list[str]]:
     """Contract group -> host names, every group of services.GROUPS present."""
+    if check_template(template, nodes) == "ha":
+        return layout_ha(nodes)
     hosts = host_names(check_nodes(nodes))
     if nodes == 1:
         return {g: ["h1"] for g in GROUPS}
@@ -142,6 +183,8 @@ class LabState:
     nodes: int
     image: str
     hosts: dict[str, HostState] = field(default_factory=dict)
+    template: str = "classroom"
+    """The group layout (see `layout`)."""
     relay_pid: int | None = None
     proxy_port: int = 3142
     artifact_port: int = 8765

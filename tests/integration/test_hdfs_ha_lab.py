@@ -1,0 +1,134 @@
+"""NameNode HA for real, on a lab laid out like inventories/ha (`lab up --template ha`, 5 hosts):
+2 NameNodes with their ZooKeeper failover controllers, 3 JournalNodes, a 3-node ZooKeeper
+ensemble, 2 DataNodes, and Kafka with dedicated KRaft controllers (h1-h3) and brokers (h4, h5).
+
+Deploy; write a file; stop the active NameNode; the other one is active within 60 s; the file
+reads back and a new write succeeds; the stopped one comes back as standby. Kafka's smoke test
+passes across the dedicated controllers and brokers.
+
+BIGDATA_LAB_KEEP=1 leaves the lab up afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bigdata_admin import deployment, inventory
+from bigdata_admin.health import remote
+from bigdata_admin.health.probes_hadoop import hdfs_namenode
+from bigdata_admin.health.smoke_runner import run as run_smoke
+from bigdata_admin.health.status import collect
+
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+
+LAB = os.environ.get("BIGDATA_HA_LAB_NAME", "ha")
+TAGS = "common,java,zookeeper,hdfs,kafka"
+FAILOVER_S = 60
+
+
+def _cli(*args: str, timeout: float = 2400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bigdata_admin", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, "COLUMNS": "160"})
+
+
+@pytest.fixture(scope="module")
+def ha_lab() -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces, mounts, systemd-nspawn)")
+    if shutil.which("systemd-nspawn") is None:
+        pytest.skip("systemd-nspawn is not installed (apt-get install systemd-container)")
+    from bigdata_admin import lab as labmod
+
+    lb = labmod.up(name=LAB, nodes=5, template="ha")
+    try:
+        inv = Path(lb.inventory)
+        fetched = _cli("artifacts", "fetch", "-i", str(inv), "hadoop", "kafka")
+        assert fetched.returncode == 0, fetched.stdout[-3000:] + fetched.stderr[-3000:]
+        deployed = _cli("deploy", "-i", str(inv), "-t", TAGS, "--skip-unavailable")
+        assert deployed.returncode == 0, deployed.stdout[-5000:] + deployed.stderr[-3000:]
+        yield inv
+    finally:
+        if os.environ.get("BIGDATA_LAB_KEEP") != "1":
+            labmod.down(LAB)
+
+
+def _states(cluster: inventory.Cluster) -> dict[str, str]:
+    """NameNode host -> its HA state as the status probe reads it from JMX."""
+    out = {}
+    for host in cluster.hosts_in("hdfs_namenode"):
+        probe = hdfs_namenode(cluster, host)
+        out[host.name] = str(probe.state)
+    return out
+
+
+def _wait_for(cluster: inventory.Cluster, want: dict[str, str],
+              timeout: float) -> tuple[dict[str, str], float]:
+    started = time.monotonic()
+    states = _states(cluster)
+    while any(states.get(h) != s for h, s in want.items()) and time.monotonic() - started < timeout:
+        time.sleep(1)
+        states = _states(cluster)
+    return states, time.monotonic() - started
+
+
+def test_layout_is_ha(ha_lab: Path) -> None:
+    cluster = inventory.load(ha_lab)
+    assert len(cluster.hosts_in("hdfs_namenode")) == 2
+    assert len(cluster.hosts_in("hdfs_journalnode")) == 3
+    controllers = {h.name for h in cluster.hosts_in("kafka_controller")}
+    brokers = {h.name for h in cluster.hosts_in("kafka_broker")}
+    assert controllers and brokers and not controllers & brokers
+
+
+def test_status_and_smoke_pass(ha_lab: Path) -> None:
+    cluster = inventory.load(ha_lab)
+    absent = deployment.not_deployed(cluster)
+    report = collect(cluster, not_deployed=absent)
+    assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
+    assert sorted(_states(cluster).values()) == ["active", "standby"]
+    smoke = run_smoke(cluster, ["hdfs", "kafka", "zookeeper"], not_deployed=absent)
+    assert smoke.passed, [(r.name, r.detail) for r in smoke.results if not r.passed]
+
+
+def test_failover_keeps_the_data(ha_lab: Path) -> None:
+    from bigdata_admin.clients import webhdfs_client
+
+    cluster = inventory.load(ha_lab)
+    states = _states(cluster)
+    active = next(h for h, s in states.items() if s == "active")
+    standby = next(h for h, s in states.items() if s == "standby")
+    path = f"/tmp/ha-{uuid.uuid4().hex[:8]}"
+    payload = os.urandom(200_000)
+    webhdfs_client(cluster).write(path, payload, overwrite=True)
+
+    victim = cluster.hosts[active]
+    stopped = remote.run(victim, ["systemctl", "stop", "hdfs-namenode"], become=True, timeout=120)
+    assert stopped.ok, stopped.stderr
+    try:
+        after, seconds = _wait_for(cluster, {standby: "active"}, FAILOVER_S)
+        assert after[standby] == "active", f"no failover within {FAILOVER_S} s: {after}"
+        print(f"failover: {standby} active {seconds:.1f} s after {active} stopped")
+        client = webhdfs_client(cluster)
+        with client.read(path) as reader:
+            assert reader.read() == payload
+        second = f"{path}-after"
+        client.write(second, b"written after the failover", overwrite=True)
+        with client.read(second) as reader:
+            assert reader.read() == b"written after the failover"
+    finally:
+        started = remote.run(victim, ["systemctl", "start", "hdfs-namenode"], become=True, timeout=120)
+        assert started.ok, started.stderr
+    back, _ = _wait_for(cluster, {active: "standby", standby: "active"}, 180)
+    assert back == {active: "standby", standby: "active"}, back
+    client = webhdfs_client(cluster)
+    client.delete(path)
+    client.delete(f"{path}-after")

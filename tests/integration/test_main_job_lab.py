@@ -1,0 +1,211 @@
+"""The README's main job for real: `bigdata-admin lab run` on a fresh 3-host lab (its own, named
+`main`), then what a deploy must keep.
+
+- `lab run` exits 0: it fetches what can be had (Hadoop and Kafka as Maven bundles resolved by
+  `mvn`; pyspark from PyPI), deploys every service it can (ZooKeeper, HDFS with a NameNode,
+  SecondaryNameNode and DataNodes, YARN, Kafka in KRaft mode, Spark, Redis, PostgreSQL, ...) and
+  lists the others as skipped with the reason; status is healthy and smoke passes (a file through
+  WebHDFS, a MapReduce pi job on YARN, a replicated topic through kafka-python, ...).
+- The admin commands admins type on a node work: hdfs dfs/dfsadmin, yarn node -list,
+  kafka-topics, kafka-metadata-quorum.
+- Every daemon logs to files under its log directory.
+- A second deploy reports changed=0, and the NameNode's clusterID, each Kafka node's
+  meta.properties and the data written before it are unchanged after it.
+
+BIGDATA_LAB_KEEP=1 leaves the lab up afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bigdata_admin import deployment, inventory
+from bigdata_admin.health import remote
+from bigdata_admin.health.smoke_runner import run as run_smoke
+from bigdata_admin.health.status import collect
+
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+
+LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
+RUN_TIMEOUT_S = 3000
+
+
+@pytest.fixture(scope="module")
+def main_job(lab_skip: None) -> Iterator[dict[str, Any]]:
+    """Run `bigdata-admin lab run --name main` once; yields rc, output, inventory, seconds."""
+    from bigdata_admin import lab as labmod
+
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "lab", "run", "--name", LAB],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+                          env={**os.environ, "COLUMNS": "160"})
+    lb = labmod.get(LAB)
+    assert lb is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    try:
+        yield {"rc": proc.returncode, "out": proc.stdout + proc.stderr, "inventory": Path(lb.inventory),
+               "seconds": time.monotonic() - started}
+    finally:
+        if os.environ.get("BIGDATA_LAB_KEEP") != "1":
+            labmod.down(LAB)
+
+
+@pytest.fixture(scope="module")
+def lab_skip() -> None:
+    import shutil
+
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces, mounts, systemd-nspawn)")
+    if shutil.which("systemd-nspawn") is None:
+        pytest.skip("systemd-nspawn is not installed (apt-get install systemd-container)")
+
+
+def _tail(job: dict[str, Any], n: int = 6000) -> str:
+    return str(job["out"])[-n:]
+
+
+def test_main_job_exits_0_with_a_summary(main_job: dict[str, Any]) -> None:
+    assert main_job["rc"] == 0, _tail(main_job)
+    out = str(main_job["out"])
+    assert "summary" in out
+    cluster = inventory.load(main_job["inventory"])
+    absent = deployment.not_deployed(cluster)
+    # Built from Maven Central and deployed for real.
+    for group in ("zookeeper", "hdfs_namenode", "hdfs_datanode", "yarn_resourcemanager", "yarn_nodemanager",
+                  "kafka_controller", "kafka_broker", "redis", "metastore_db"):
+        if cluster.has(group):
+            assert group not in absent, f"{group}: {absent.get(group)}"
+    # What could not be had is listed with its reason, not failed.
+    for group, why in absent.items():
+        assert why, group
+        assert group in out or group.split("_")[0] in out.lower(), group
+
+
+def test_every_deployed_service_is_healthy(main_job: dict[str, Any]) -> None:
+    assert main_job["rc"] == 0, _tail(main_job)
+    cluster = inventory.load(main_job["inventory"])
+    report = collect(cluster, not_deployed=deployment.not_deployed(cluster))
+    assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
+    groups = {r.group for r in report.rows}
+    assert {"hdfs_namenode", "hdfs_datanode", "yarn_resourcemanager", "yarn_nodemanager"} <= groups
+    assert groups & {"kafka_broker", "kafka_controller"}
+
+
+def _node(cluster: inventory.Cluster, group: str) -> inventory.Host:
+    host = cluster.first(group)
+    assert host is not None, group
+    return host
+
+
+def _sh(host: inventory.Host, command: str, timeout: float = 180) -> str:
+    result = remote.run(host, ["sh", "-c", command], become=True, timeout=timeout)
+    assert result.ok, f"{host.name}: {command}: {result.stderr[-2000:]}"
+    return result.stdout
+
+
+def test_admin_commands_work_on_the_nodes(main_job: dict[str, Any]) -> None:
+    assert main_job["rc"] == 0, _tail(main_job)
+    cluster = inventory.load(main_job["inventory"])
+    nn = _node(cluster, "hdfs_namenode")
+    quiet = "HADOOP_ROOT_LOGGER=WARN,console"
+    report = _sh(nn, f"sudo -u hdfs env {quiet} hdfs dfsadmin -report")
+    datanodes = len(cluster.hosts_in("hdfs_datanode"))
+    assert f"Live datanodes ({datanodes})" in report
+    listing = _sh(nn, f"sudo -u hdfs env {quiet} hdfs dfs -ls /")
+    assert "/user" in listing and "/tmp" in listing
+    rm = _node(cluster, "yarn_resourcemanager")
+    nodes = _sh(rm, f"sudo -u yarn env {quiet} yarn node -list")
+    assert f"Total Nodes:{len(cluster.hosts_in('yarn_nodemanager'))}" in nodes
+    broker = _node(cluster, "kafka_broker" if cluster.has("kafka_broker") else "kafka_controller")
+    bootstrap = f"{broker.var('ansible_host', broker.name)}:{cluster.var('kafka_broker_port', 9092)}"
+    _sh(broker, f"kafka-topics --bootstrap-server {bootstrap} --list")
+    quorum = _sh(broker, f"kafka-metadata-quorum --bootstrap-server {bootstrap} describe --status")
+    assert "LeaderId" in quorum and "CurrentVoters" in quorum
+
+
+def test_every_daemon_logs_to_its_log_dir(main_job: dict[str, Any]) -> None:
+    assert main_job["rc"] == 0, _tail(main_job)
+    cluster = inventory.load(main_job["inventory"])
+    log_root = cluster.var("bigdata_log_root", "/var/log/bigdata")
+    expected = {"hdfs_namenode": "hadoop/hadoop-hdfs-namenode-{h}.log",
+                "hdfs_datanode": "hadoop/hadoop-hdfs-datanode-{h}.log",
+                "yarn_resourcemanager": "hadoop/hadoop-yarn-resourcemanager-{h}.log",
+                "yarn_nodemanager": "hadoop/hadoop-yarn-nodemanager-{h}.log",
+                "kafka_controller": "kafka/server.log", "kafka_broker": "kafka/server.log"}
+    for group, pattern in expected.items():
+        for host in cluster.hosts_in(group):
+            path = f"{log_root}/{pattern.format(h=host.name)}"
+            size = _sh(host, f"stat -c %s {path}").strip()
+            assert int(size) > 0, f"{host.name}: {path} is empty"
+
+
+def _identity(cluster: inventory.Cluster) -> dict[str, str]:
+    """NameNode VERSION's clusterID and every Kafka node's meta.properties."""
+    data_root = cluster.var("bigdata_data_root", "/data")
+    out = {}
+    nn = _node(cluster, "hdfs_namenode")
+    version = _sh(nn, f"cat {data_root}/hdfs/namenode/current/VERSION")
+    out["hdfs"] = next(line for line in version.splitlines() if line.startswith("clusterID="))
+    for group in ("kafka_controller", "kafka_broker"):
+        for host in cluster.hosts_in(group):
+            meta = _sh(host, f"cat {data_root}/kafka/data/meta.properties")
+            out[f"kafka:{host.name}"] = "\n".join(sorted(ln for ln in meta.splitlines()
+                                                         if ln and not ln.startswith("#")))
+    return out
+
+
+def test_redeploy_changes_nothing_and_keeps_the_data(main_job: dict[str, Any], tmp_path: Path) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from bigdata_admin.clients import webhdfs_client
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    assert main_job["rc"] == 0, _tail(main_job)
+    inv = main_job["inventory"]
+    cluster = inventory.load(inv)
+    before = _identity(cluster)
+    assert before["hdfs"].startswith("clusterID=CID-"), before["hdfs"]  # generated by Hadoop
+
+    client = webhdfs_client(cluster)
+    path = f"/tmp/redeploy-{uuid.uuid4().hex[:8]}"
+    payload = os.urandom(300_000)
+    client.write(path, payload, overwrite=True)
+    topic = f"redeploy-{uuid.uuid4().hex[:8]}"
+    bootstrap = kafka_bootstrap(cluster)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    records = [f"r{i}".encode() for i in range(50)]
+    for r in records:
+        producer.send(topic, r)
+    producer.flush(30)
+    producer.close()
+
+    proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(inv),
+                           "--skip-unavailable", "--json"], capture_output=True, text=True,
+                          timeout=1800, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    recap = result.get("recap") or result.get("run", {}).get("recap") or {}
+    assert recap, f"no recap in the deploy's JSON: {list(result)}"
+    changed = {h: r["changed"] for h, r in recap.items() if r.get("changed")}
+    assert changed == {}, f"a second deploy changed something: {changed}"
+
+    assert _identity(cluster) == before
+    with client.read(path) as reader:
+        assert reader.read() == payload
+    client.delete(path)
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=15000, group_id=f"{topic}-check")
+    got = [m.value for m in consumer]
+    consumer.close()
+    assert sorted(got) == sorted(records)
+    smoke = run_smoke(cluster, [], not_deployed=deployment.not_deployed(cluster))
+    assert smoke.passed, [(r.name, r.detail) for r in smoke.results if not r.passed]
