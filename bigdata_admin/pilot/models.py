@@ -190,7 +190,8 @@ def train_on_worker(inventory: Path, cluster: Any, opts: MlOptions,
     files = check_inputs(MlOptions(opts.day, opts.data_dir, opts.models_root, only=("accident",)))
     host, base = gpu_worker_url(cluster)
     t0 = time.perf_counter()
-    result = run_playbook(paths.playbook("site"), inventory, tags=["gpu_worker"], label="pilot-ml",
+    # The service play, not site.yml: only role gpu_worker knows the `train` action (every role checks it).
+    result = run_playbook(paths.playbook("services/gpu_worker"), inventory, label="pilot-ml",
                           show_progress=show_progress,
                           extravars={"bigdata_action": "train",
                                      "gpu_worker_train_file": str(files["incident"].resolve()),

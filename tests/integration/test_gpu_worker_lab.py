@@ -62,7 +62,7 @@ def worker(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     assert deploy.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in deploy.failures)
     data = tmp / "CarDrivingIncidentInfo.csv"
     data.write_bytes(b"".join(gen.incident_chunks(7, 20_000)))
-    train = run_playbook(paths.playbook("site"), inv, tags=["gpu_worker"], label="test-gpu-worker-train",
+    train = run_playbook(paths.playbook("services/gpu_worker"), inv, label="test-gpu-worker-train",
                          show_progress=False,
                          extravars={"bigdata_action": "train", "gpu_worker_train_file": str(data)})
     assert train.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in train.failures)
