@@ -76,3 +76,35 @@ def lab() -> Iterator[object]:
             if (owned_flag.exists() and not _live_leases(leases)
                     and os.environ.get("BIGDATA_LAB_KEEP") != "1"):
                 labmod.down(name)
+
+
+MAIN_LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
+MAIN_RUN_TIMEOUT_S = 3000
+
+
+@pytest.fixture(scope="session")
+def main_lab() -> Iterator[dict[str, object]]:
+    """The README's main job, once per session: `bigdata-admin lab run --name main` on a fresh 3-host
+    lab. Yields {"rc", "out" (stdout+stderr), "inventory" (Path), "seconds"}. The lab goes down at the
+    end of the session unless BIGDATA_LAB_KEEP=1."""
+    import subprocess
+    import sys
+    import time
+
+    reason = _lab_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from bigdata_admin import lab as labmod
+
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "lab", "run", "--name", MAIN_LAB],
+                          capture_output=True, text=True, timeout=MAIN_RUN_TIMEOUT_S, check=False,
+                          env={**os.environ, "COLUMNS": "160"})
+    lb = labmod.get(MAIN_LAB)
+    assert lb is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    try:
+        yield {"rc": proc.returncode, "out": proc.stdout + proc.stderr, "inventory": Path(lb.inventory),
+               "seconds": time.monotonic() - started}
+    finally:
+        if os.environ.get("BIGDATA_LAB_KEEP") != "1":
+            labmod.down(MAIN_LAB)

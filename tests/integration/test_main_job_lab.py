@@ -12,7 +12,8 @@
 - A second deploy reports changed=0, and the NameNode's clusterID, each Kafka node's
   meta.properties and the data written before it are unchanged after it.
 
-BIGDATA_LAB_KEEP=1 leaves the lab up afterwards.
+The lab is the session fixture `main_lab` (tests/integration/conftest.py): other modules that need
+the whole stack deployed check it on the same lab. BIGDATA_LAB_KEEP=1 leaves it up afterwards.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,48 +35,16 @@ from bigdata_admin.health.status import collect
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
-LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
-RUN_TIMEOUT_S = 3000
-
-
-@pytest.fixture(scope="module")
-def main_job(lab_skip: None) -> Iterator[dict[str, Any]]:
-    """Run `bigdata-admin lab run --name main` once; yields rc, output, inventory, seconds."""
-    from bigdata_admin import lab as labmod
-
-    started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "lab", "run", "--name", LAB],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
-                          env={**os.environ, "COLUMNS": "160"})
-    lb = labmod.get(LAB)
-    assert lb is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
-    try:
-        yield {"rc": proc.returncode, "out": proc.stdout + proc.stderr, "inventory": Path(lb.inventory),
-               "seconds": time.monotonic() - started}
-    finally:
-        if os.environ.get("BIGDATA_LAB_KEEP") != "1":
-            labmod.down(LAB)
-
-
-@pytest.fixture(scope="module")
-def lab_skip() -> None:
-    import shutil
-
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (network namespaces, mounts, systemd-nspawn)")
-    if shutil.which("systemd-nspawn") is None:
-        pytest.skip("systemd-nspawn is not installed (apt-get install systemd-container)")
-
 
 def _tail(job: dict[str, Any], n: int = 6000) -> str:
     return str(job["out"])[-n:]
 
 
-def test_main_job_exits_0_with_a_summary(main_job: dict[str, Any]) -> None:
-    assert main_job["rc"] == 0, _tail(main_job)
-    out = str(main_job["out"])
+def test_main_job_exits_0_with_a_summary(main_lab: dict[str, Any]) -> None:
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    out = str(main_lab["out"])
     assert "summary" in out
-    cluster = inventory.load(main_job["inventory"])
+    cluster = inventory.load(main_lab["inventory"])
     absent = deployment.not_deployed(cluster)
     # Built from Maven Central and deployed for real.
     for group in ("zookeeper", "hdfs_namenode", "hdfs_datanode", "yarn_resourcemanager", "yarn_nodemanager",
@@ -90,9 +57,9 @@ def test_main_job_exits_0_with_a_summary(main_job: dict[str, Any]) -> None:
         assert group in out or group.split("_")[0] in out.lower(), group
 
 
-def test_every_deployed_service_is_healthy(main_job: dict[str, Any]) -> None:
-    assert main_job["rc"] == 0, _tail(main_job)
-    cluster = inventory.load(main_job["inventory"])
+def test_every_deployed_service_is_healthy(main_lab: dict[str, Any]) -> None:
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    cluster = inventory.load(main_lab["inventory"])
     report = collect(cluster, not_deployed=deployment.not_deployed(cluster))
     assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
     groups = {r.group for r in report.rows}
@@ -112,9 +79,9 @@ def _sh(host: inventory.Host, command: str, timeout: float = 180) -> str:
     return result.stdout
 
 
-def test_admin_commands_work_on_the_nodes(main_job: dict[str, Any]) -> None:
-    assert main_job["rc"] == 0, _tail(main_job)
-    cluster = inventory.load(main_job["inventory"])
+def test_admin_commands_work_on_the_nodes(main_lab: dict[str, Any]) -> None:
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    cluster = inventory.load(main_lab["inventory"])
     nn = _node(cluster, "hdfs_namenode")
     quiet = "HADOOP_ROOT_LOGGER=WARN,console"
     report = _sh(nn, f"sudo -u hdfs env {quiet} hdfs dfsadmin -report")
@@ -132,9 +99,9 @@ def test_admin_commands_work_on_the_nodes(main_job: dict[str, Any]) -> None:
     assert "LeaderId" in quorum and "CurrentVoters" in quorum
 
 
-def test_every_daemon_logs_to_its_log_dir(main_job: dict[str, Any]) -> None:
-    assert main_job["rc"] == 0, _tail(main_job)
-    cluster = inventory.load(main_job["inventory"])
+def test_every_daemon_logs_to_its_log_dir(main_lab: dict[str, Any]) -> None:
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    cluster = inventory.load(main_lab["inventory"])
     log_root = cluster.var("bigdata_log_root", "/var/log/bigdata")
     expected = {"hdfs_namenode": "hadoop/hadoop-hdfs-namenode-{h}.log",
                 "hdfs_datanode": "hadoop/hadoop-hdfs-datanode-{h}.log",
@@ -163,14 +130,14 @@ def _identity(cluster: inventory.Cluster) -> dict[str, str]:
     return out
 
 
-def test_redeploy_changes_nothing_and_keeps_the_data(main_job: dict[str, Any], tmp_path: Path) -> None:
+def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], tmp_path: Path) -> None:
     from kafka import KafkaConsumer, KafkaProducer
 
     from bigdata_admin.clients import webhdfs_client
     from bigdata_admin.health.core import kafka_bootstrap
 
-    assert main_job["rc"] == 0, _tail(main_job)
-    inv = main_job["inventory"]
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    inv = main_lab["inventory"]
     cluster = inventory.load(inv)
     before = _identity(cluster)
     assert before["hdfs"].startswith("clusterID=CID-"), before["hdfs"]  # generated by Hadoop
