@@ -12,7 +12,7 @@ behind the back of the clients that read the variable, so `check` rejects a valu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 HS2_AUTH_MODES: tuple[str, ...] = ("NONE", "NOSASL", "LDAP", "CUSTOM")
@@ -34,9 +34,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "spark_install_method": ("tarball", "wheel"),
     "common_time_sync": ("chrony", "timesyncd", "none"),
     "bigdata_artifact_source": ARTIFACT_SOURCES,
-    "hdfs_install_source": ARTIFACT_SOURCES,
 }
 """Variable -> its allowed values (exact spelling; YAML strings)."""
+
+SUFFIX_CHOICES: dict[str, tuple[str, ...]] = {
+    "_install_source": ARTIFACT_SOURCES,
+}
+"""Variable-name ending -> allowed values, for families of variables (`hdfs_install_source`,
+`hbase_install_source`, ...: each role's override of bigdata_artifact_source)."""
 
 
 def _bool_text(test: Callable[[Any], bool]) -> Callable[[Any], str]:
@@ -96,4 +101,20 @@ ENUMERATED_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
 
 def allowed(variable: str) -> tuple[str, ...] | None:
     """The allowed values of `variable`, or None when it is not enumerated."""
-    return CHOICES.get(variable)
+    if variable in CHOICES:
+        return CHOICES[variable]
+    for suffix, values in SUFFIX_CHOICES.items():
+        if variable.endswith(suffix):
+            return values
+    return None
+
+
+def enumerated(variables: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The enumerated ones among `variables` (CHOICES plus the SUFFIX_CHOICES families), each with
+    its allowed values."""
+    out = dict(CHOICES)
+    for var in variables:
+        values = allowed(var)
+        if values is not None:
+            out[var] = values
+    return out

@@ -146,13 +146,13 @@ def _choices(cluster: Cluster) -> list[Problem]:
     bad: dict[tuple[str, str], list[str]] = {}
     sources = [(h.name, h.vars) for h in cluster.hosts.values()] or [("all", cluster.vars)]
     for name, values in sources:
-        for var, allowed in choices.CHOICES.items():
+        for var, allowed in choices.enumerated(values).items():
             value = values.get(var)
             if value is not None and value not in allowed:
                 bad.setdefault((var, repr(value)), []).append(name)
     problems = []
     for (var, value), hosts in bad.items():
-        allowed = choices.CHOICES[var]
+        allowed = choices.allowed(var) or ()
         cluster_wide = repr(cluster.var(var)) == value and len(hosts) == len(sources)
         where = "in the cluster variables (group_vars/all)" if cluster_wide else f"on {_where(hosts)}"
         problems.append(_err(

@@ -108,7 +108,9 @@ def test_datanode_redirects_go_to_inventory_addresses() -> None:
 def test_thrift_settings_are_validated() -> None:
     cluster = inventory.load(REPO / "inventories" / "classroom")
     assert clients.thrift_settings(cluster) == ("buffered", "binary")
-    cluster.vars["hbase_thrift_transport"] = "http"
+    serving = cluster.first("hbase_thrift")
+    assert serving is not None
+    serving.vars["hbase_thrift_transport"] = "http"  # clients follow the serving host's value
     with pytest.raises(BadInput) as err:
         clients.thrift_settings(cluster)
     assert "hbase_thrift_transport" in err.value.message and "buffered" in (err.value.fix or "")
@@ -116,7 +118,9 @@ def test_thrift_settings_are_validated() -> None:
 
 def test_tsocket_read_zero_bytes_names_the_settings() -> None:
     cluster = inventory.load(REPO / "inventories" / "classroom")
-    cluster.vars["hbase_thrift_transport"] = "framed"
+    serving = cluster.first("hbase_thrift")
+    assert serving is not None
+    serving.vars["hbase_thrift_transport"] = "framed"
     exc = Exception("TSocket read 0 bytes")
     err = clients.explain_thrift_error(exc, cluster, "192.168.56.11:9090")
     assert isinstance(err, clients.ThriftMismatch)
