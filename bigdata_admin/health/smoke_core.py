@@ -6,6 +6,7 @@ Each test leaves nothing behind: what it creates is removed in a `finally`, also
 from __future__ import annotations
 
 import contextlib
+import shlex
 import time
 import uuid
 from collections.abc import Callable
@@ -114,7 +115,7 @@ def kafka(cluster: Cluster, records: int = 100) -> list[SmokeResult]:
     """Create a topic, produce `records` records, consume them back and compare; delete the topic."""
 
     def run() -> tuple[bool, str, dict[str, Any]]:
-        from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+        from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
         from kafka.admin import NewTopic
 
         bootstrap = kafka_bootstrap(cluster)
@@ -129,15 +130,25 @@ def kafka(cluster: Cluster, records: int = 100) -> list[SmokeResult]:
             producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5,
                                      **kafka_timeouts(KafkaProducer))
             try:
-                for value in sent:
-                    producer.send(topic, value)
+                futures = [producer.send(topic, value) for value in sent]
                 producer.flush(timeout=30)
+                errors = [f.exception for f in futures if f.failed()]
+                if errors or not all(f.succeeded() for f in futures):
+                    first = errors[0] if errors else "no answer in 30 s"
+                    return False, (f"{len(sent) - len(errors)} of {len(sent)} records acknowledged "
+                                   f"(acks=all); first error: {first}"), {"topic": topic}
             finally:
                 producer.close()
-            consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                     group_id=f"{topic}-reader", consumer_timeout_ms=15000,
+            # Read every partition from the start without a consumer group: the test is about the
+            # replicated topic, not the group coordinator (whose offsets topic a fresh cluster may
+            # still be creating).
+            consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=15000,
                                      enable_auto_commit=False, **kafka_timeouts(KafkaConsumer))
             try:
+                partitions = [TopicPartition(topic, p)
+                              for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+                consumer.assign(partitions)
+                consumer.seek_to_beginning(*partitions)
                 got = [m.value for m in consumer]
             finally:
                 consumer.close()
@@ -154,11 +165,122 @@ def kafka(cluster: Cluster, records: int = 100) -> list[SmokeResult]:
     return [_timed(f"kafka produce/consume {records} records", "kafka", run)]
 
 
+STORM_SMOKE_TIMEOUT = 240.0
+"""Seconds for the smoke topology to be ACTIVE with its worker emitting tuples."""
+
+
+def storm_flux_jar(cluster: Cluster) -> str:
+    """Path of the flux-core jar on the Storm nodes (role storm puts it under external/flux)."""
+    root = cluster.var("bigdata_install_root", "/opt/bigdata")
+    return f"{root}/storm/external/flux/flux-core-{cluster.version('storm')}.jar"
+
+
+def storm_smoke_flux_yaml(name: str) -> str:
+    """A Flux topology of classes shipped in storm-client (org.apache.storm.testing): a word spout
+    feeding a counting bolt, fields-grouped on `word`; one small worker. Needs no build."""
+    return (f"name: \"{name}\"\n"
+            "config:\n  topology.workers: 1\n  topology.component.resources.onheap.memory.mb: 64.0\n"
+            "spouts:\n  - id: words\n    className: org.apache.storm.testing.TestWordSpout\n"
+            "    parallelism: 1\n"
+            "bolts:\n  - id: counter\n    className: org.apache.storm.testing.TestWordCounter\n"
+            "    parallelism: 1\n"
+            "streams:\n  - from: words\n    to: counter\n    grouping:\n      type: FIELDS\n"
+            "      args: [\"word\"]\n")
+
+
+def storm_submit_command(cluster: Cluster, name: str) -> str:
+    """Shell command (run on a Storm node) that writes the Flux YAML to a temp file and submits it."""
+    yaml_text = shlex.quote(storm_smoke_flux_yaml(name))
+    return ("f=$(mktemp /tmp/bigdata-admin-smoke-XXXXXX.yaml) && trap 'rm -f \"$f\"' EXIT && "
+            f"printf '%s' {yaml_text} > \"$f\" && "
+            f"/usr/local/bin/storm jar {storm_flux_jar(cluster)} org.apache.storm.flux.Flux --remote \"$f\"")
+
+
+def storm_topology(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The entry of `name` in the UI's /api/v1/topology/summary answer, or None."""
+    for topo in summary.get("topologies") or []:
+        if topo.get("name") == name:
+            return dict(topo)
+    return None
+
+
+def storm_emitted(topology: dict[str, Any]) -> int:
+    """Tuples emitted over all time, from the UI's /api/v1/topology/<id> answer (0 when unknown)."""
+    for stats in topology.get("topologyStats") or []:
+        if stats.get("window") == ":all-time":
+            try:
+                return int(stats.get("emitted") or 0)
+            except (TypeError, ValueError):
+                return 0
+    return 0
+
+
+def storm_topology_roundtrip(cluster: Cluster, data: dict[str, Any],
+                             timeout: float = STORM_SMOKE_TIMEOUT) -> tuple[bool, str]:
+    """Submit the Flux topology on a Nimbus host, see it ACTIVE and emitting through the UI's REST
+    API and in `storm list`, kill it with `storm kill` and see it gone. Kills it also on failure."""
+    from bigdata_admin import remote
+
+    base = storm_ui_url(cluster)
+    node = cluster.first("storm_nimbus")
+    if base is None or node is None:
+        return False, "the inventory has no storm_ui or storm_nimbus host"
+    name = f"bigdata-admin-smoke-{uuid.uuid4().hex[:8]}"
+    data["topology"] = name
+    submitted = False
+    try:
+        started = time.monotonic()
+        result = remote.run_on(cluster.source, storm_submit_command(cluster, name), limit=node.name,
+                               timeout=180)[0]
+        submitted = True
+        if not result.ok:
+            tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:]) or str(result.error)
+            return False, f"submitting the Flux topology failed (exit {result.exit_status}): {tail}"
+        data["submit_s"] = round(time.monotonic() - started, 1)
+        topo: dict[str, Any] | None = None
+        emitted = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            topo = storm_topology(http_json(base + "/api/v1/topology/summary"), name)
+            if topo and topo.get("status") == "ACTIVE":
+                emitted = storm_emitted(http_json(f"{base}/api/v1/topology/{topo['id']}?window=:all-time"))
+                if emitted > 0:
+                    break
+            time.sleep(3)
+        data.update({"status": (topo or {}).get("status"), "emitted": emitted,
+                     "active_s": round(time.monotonic() - started, 1)})
+        if not topo or topo.get("status") != "ACTIVE":
+            return False, f"{name} not ACTIVE in the UI within {int(timeout)} s (status {data['status']})"
+        if emitted <= 0:
+            return False, f"{name} ACTIVE but its worker emitted nothing within {int(timeout)} s"
+        listed = remote.run_on(cluster.source, "/usr/local/bin/storm list", limit=node.name, timeout=120)[0]
+        if not listed.ok or name not in listed.stdout:
+            return False, f"`storm list` on {node.name} does not show {name} (exit {listed.exit_status})"
+        killed = remote.run_on(cluster.source, f"/usr/local/bin/storm kill {name} -w 1", limit=node.name,
+                               timeout=120)[0]
+        submitted = not killed.ok
+        if not killed.ok:
+            return False, f"`storm kill {name}` failed (exit {killed.exit_status})"
+        gone_by = time.monotonic() + 60
+        while storm_topology(http_json(base + "/api/v1/topology/summary"), name) is not None:
+            if time.monotonic() > gone_by:
+                return False, f"{name} still listed 60 s after `storm kill`"
+            time.sleep(2)
+        return True, (f"Flux topology {name}: ACTIVE, {emitted} tuples emitted, in `storm list`, killed "
+                      f"({time.monotonic() - started:.0f} s in all)")
+    finally:
+        if submitted:
+            with contextlib.suppress(Exception):
+                remote.run_on(cluster.source, f"/usr/local/bin/storm kill {name} -w 0", limit=node.name,
+                              timeout=120)
+
+
 @smoke("storm")
 def storm(cluster: Cluster) -> list[SmokeResult]:
-    """Read the cluster summary through the UI's REST API: Nimbus answers and supervisors joined."""
+    """The cluster summary through the UI's REST API (Nimbus leader, supervisors joined), then a
+    topology submitted with Flux, seen ACTIVE and emitting, listed by `storm list`, and killed."""
 
-    def run() -> tuple[bool, str, dict[str, Any]]:
+    def summary() -> tuple[bool, str, dict[str, Any]]:
         base = storm_ui_url(cluster)
         if base is None:
             return False, "no storm_ui host in the inventory", {}
@@ -174,7 +296,15 @@ def storm(cluster: Cluster) -> list[SmokeResult]:
                   f"{summary.get('stormVersion')}")
         return ok, detail, {"summary": summary}
 
-    return [_timed("storm cluster summary", "storm", run)]
+    def topology() -> tuple[bool, str, dict[str, Any]]:
+        data: dict[str, Any] = {}
+        ok, detail = storm_topology_roundtrip(cluster, data)
+        return ok, detail, data
+
+    first = _timed("storm cluster summary", "storm", summary)
+    if not first.passed:
+        return [first]
+    return [first, _timed("storm topology submit/ACTIVE/kill (Flux)", "storm", topology)]
 
 
 @smoke("redis")

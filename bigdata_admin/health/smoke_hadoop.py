@@ -57,7 +57,8 @@ def _guarded(name: str, component: str, body: Callable[[dict[str, Any]], str]) -
 def hdfs_roundtrip(cluster: Cluster, data: dict[str, Any], size: int = SMOKE_BYTES) -> str:
     from bigdata_admin.clients import webhdfs_client
 
-    client = webhdfs_client(cluster)
+    # A DataNode writing a pipeline on a busy host can take more than the client's default 10 s.
+    client = webhdfs_client(cluster, timeout=60.0)
     path = f"/tmp/bigdata-admin-smoke-{uuid.uuid4().hex[:12]}"
     payload = os.urandom(size)
     want = hashlib.sha256(payload).hexdigest()
