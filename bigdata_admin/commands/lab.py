@@ -26,6 +26,10 @@ def _log(message: str) -> None:
     err_console.print(f"[dim]{esc(message)}[/]", highlight=False)
 
 
+STATUS_SETTLE_S = 120
+"""Seconds `lab run` gives services that are not healthy yet before its status verdict."""
+
+
 @lab_app.command("up")
 def up(
     nodes: Annotated[int | None, typer.Option(
@@ -230,6 +234,14 @@ def run_main(
     console.rule(esc(f"bigdata-admin status -i {inv}"))
     t0 = time.monotonic()
     report = collect(cluster, not_deployed=absent)
+    # Daemons a deploy just (re)started may still be settling (a DataNode's first block report,
+    # a NodeManager registering): give the unhealthy ones a while before the verdict.
+    settle_until = time.monotonic() + STATUS_SETTLE_S
+    while not report.healthy and time.monotonic() < settle_until:
+        console.print(esc(f"waiting for {len(report.unhealthy)} service(s) to settle: "
+                          + ", ".join(f"{r.group} on {r.host}" for r in report.unhealthy)), highlight=False)
+        time.sleep(10)
+        report = collect(cluster, not_deployed=absent)
     console.print(status_renderable(report))
     results.append(("status", 0 if report.healthy else 1, time.monotonic() - t0))
     console.rule(esc(f"bigdata-admin smoke -i {inv}"))
