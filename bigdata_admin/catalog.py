@@ -125,16 +125,23 @@ def apache_artifact(component: str, version: str, *, mirror: str = DEFAULT_MIRRO
 # classes live in these artifacts), see ../shared/lab/MAVEN.md.
 KAFKA_LOG4J2_VERSION = "2.24.3"
 """log4j2 binding added to Kafka's bundle: its POM ships log4j-core but no SLF4J 1.x binding."""
-MAVEN_COMPONENTS = ("hadoop", "kafka")
+HBASE_LOG4J2_VERSION = "2.17.2"
+"""log4j2 of HBase 2.6 (hbase-logging's POM has it `provided`; the tarball ships it)."""
+HBASE_SHELL_MAVEN_VERSION = "2.4.17"
+"""The last hbase-shell published on Maven Central (2.5 and 2.6 publish no hbase-shell jar)."""
+HBASE_JAXWS_RI_VERSION = "2.3.2"
+"""jaxws-ri of the HBase 2.6 tarball's lib/jdk11 (J2EE APIs that JDK 11+ no longer ship)."""
+MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
 
 
-def maven_coordinates(component: str, version: str, *,
-                      kafka_scala: str = "2.13") -> tuple[list[str], list[str]]:
+def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13",
+                      hadoop_version: str | None = None) -> tuple[list[str], list[str]]:
     """(coordinates, webapps_from) of a component's bundle.
 
     `webapps_from` are artifacts whose `webapps/` tree the bundle unpacks instead of shipping the
     jar (HDFS's web UIs are published only inside the `tests` jar of hadoop-hdfs).
+    `hadoop_version` (HBase): the cluster's Hadoop, whose client jars the bundle carries.
     """
     v = version
     if component == "hadoop":
@@ -153,13 +160,47 @@ def maven_coordinates(component: str, version: str, *,
         return [f"{g}:kafka_{kafka_scala}:{v}", f"{g}:kafka-tools:{v}",
                 f"{log4j}:log4j-core:{KAFKA_LOG4J2_VERSION}",
                 f"{log4j}:log4j-slf4j-impl:{KAFKA_LOG4J2_VERSION}"], []
+    if component == "hbase":
+        return hbase_maven_coordinates(v, hadoop_version or "3.4.2"), []
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
+def hbase_maven_coordinates(version: str, hadoop_version: str) -> list[str]:
+    """The HBase bundle: the `-hadoop3` server modules, the cluster's Hadoop client, Thrift, shell.
+
+    Maven keeps the version of a directly named artifact over a transitive one, so the Hadoop
+    artifacts are named first at the cluster's version (HBase 2.6.1-hadoop3's POMs ask for 3.3.x),
+    and every HBase module at the `-hadoop3` version. Central has no `-hadoop3` hbase-thrift (the
+    plain build is used: HBase code, compiled against Hadoop 2 APIs that Hadoop 3 keeps) and no
+    hbase-shell after 2.4.17 (used with its jruby-complete; its hbase-rsgroup is overridden).
+    log4j2 (the daemons' logging, as in the tarball) and the tarball's lib/jdk11 jars are added.
+    """
+    hv = f"{version}-hadoop3" if _major(hadoop_version)[0] >= 3 else version
+    hadoop = [f"org.apache.hadoop:{a}:{hadoop_version}" for a in (
+        "hadoop-common", "hadoop-auth", "hadoop-annotations", "hadoop-hdfs", "hadoop-hdfs-client",
+        "hadoop-client", "hadoop-mapreduce-client-core", "hadoop-mapreduce-client-common",
+        "hadoop-mapreduce-client-jobclient", "hadoop-yarn-api", "hadoop-yarn-common",
+        "hadoop-yarn-client", "hadoop-distcp")]
+    hbase = [f"org.apache.hbase:{a}:{hv}" for a in (
+        "hbase-server", "hbase-client", "hbase-common", "hbase-hadoop-compat", "hbase-hadoop2-compat",
+        "hbase-zookeeper", "hbase-http", "hbase-mapreduce", "hbase-procedure", "hbase-replication",
+        "hbase-asyncfs", "hbase-metrics", "hbase-metrics-api", "hbase-protocol-shaded",
+        "hbase-protocol", "hbase-logging", "hbase-annotations", "hbase-rsgroup")]
+    log4j = [f"org.apache.logging.log4j:{a}:{HBASE_LOG4J2_VERSION}" for a in (
+        "log4j-api", "log4j-core", "log4j-slf4j-impl", "log4j-1.2-api")]
+    jdk11 = [f"com.sun.xml.ws:jaxws-ri:{HBASE_JAXWS_RI_VERSION}:pom",
+             "com.sun.activation:javax.activation:1.2.0",
+             "jakarta.annotation:jakarta.annotation-api:1.3.5"]
+    return hadoop + hbase + [f"org.apache.hbase:hbase-thrift:{version}",
+                             f"org.apache.hbase:hbase-shell:{HBASE_SHELL_MAVEN_VERSION}"] + log4j + jdk11
+
+
 def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENTRAL,
-                   kafka_scala: str = "2.13", groups: tuple[str, ...] = ()) -> Artifact:
+                   kafka_scala: str = "2.13", groups: tuple[str, ...] = (),
+                   hadoop_version: str | None = None) -> Artifact:
     """A bundle of the component's server jars, resolved by `mvn` from `repository` (see maven.py)."""
-    coordinates, webapps = maven_coordinates(component, version, kafka_scala=kafka_scala)
+    coordinates, webapps = maven_coordinates(component, version, kafka_scala=kafka_scala,
+                                             hadoop_version=hadoop_version)
     return Artifact(component, version, f"{component}-{version}-maven.tar.gz", "bundle", "maven",
                     (repository,), (), "sha256", groups,
                     {"repository": repository, "coordinates": coordinates, "webapps_from": webapps})
@@ -167,7 +208,8 @@ def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENT
 
 def install_source(cluster: Any, component: str) -> str:
     """`apache` or `maven`: the role's `<role>_install_source`, else `bigdata_artifact_source`."""
-    role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source"}.get(component)
+    role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source",
+                "hbase": "hbase_install_source"}.get(component)
     value = cluster.var(role_var) if role_var else None
     value = value or cluster.var("bigdata_artifact_source") or "maven"
     return str(value) if component in MAVEN_COMPONENTS else "apache"
@@ -282,7 +324,7 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
         if install_source(cluster, component) == "maven":
             repository = str(cluster.var("bigdata_maven_repository") or MAVEN_CENTRAL)
             out.append(maven_artifact(component, version, repository=repository, kafka_scala=scala,
-                                      groups=groups))
+                                      groups=groups, hadoop_version=hadoop))
             continue
         out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
                                    kafka_scala=scala, groups=groups))
@@ -333,6 +375,7 @@ JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
     "zookeeper": [("3.9", frozenset({8, 11, 17, 21}), frozenset()),
                   ("3.8", frozenset({8, 11, 17}), frozenset()),
                   ("3.7", frozenset({8, 11}), frozenset())],
+    # HBase 2.6: Java 17 supported (with bin/hbase's JDK 11+ options, HBASE-28259); 2.5: experimental.
     "hbase": [("2.6", frozenset({8, 11, 17}), frozenset()), ("2.5", frozenset({8, 11}), frozenset({17})),
               ("2.4", frozenset({8, 11}), frozenset())],
     "hive": [("4.1", frozenset({17}), frozenset()), ("4.0", frozenset({8}), frozenset()),
@@ -349,7 +392,11 @@ SPARK_METASTORE = {"3.": ("0.12", "3.1.3"), "4.": ("2.0.0", "4.0.1")}
 
 NOTES = (
     "HBase 2.5+ on Hadoop 3 uses the hbase-X-hadoop3-bin.tar.gz build "
-    "(the plain -bin bundles Hadoop 2 jars).",
+    "(the plain -bin bundles Hadoop 2 jars); from Maven, the X-hadoop3 modules with the cluster's "
+    "Hadoop client jars.",
+    "HBase 2.6 supports Java 17 (the HBase book's Java support table; 2.5 only with caveats) given the "
+    "JVM options bin/hbase adds on JDK 11+ (HBASE-28259); the hbase role adds them to every daemon "
+    "and command.",
     "Hive 3.1 bundles Guava 19 while Hadoop 3.3+ ships Guava 27: Hive fails with NoSuchMethodError on "
     "com.google.common.base.Preconditions.checkArgument unless lib/guava-19.0.jar is replaced by Hadoop's "
     "guava-27 jar; the hive role does that.",
@@ -454,7 +501,7 @@ def compatibility_problems(cluster: Any) -> list[Problem]:
         problems.append(Problem("warning", "setting bigdata_versions.hbase",
                                 f"HBase {hbase} publishes no -hadoop3-bin build: its tarball bundles "
                                 f"Hadoop 2 client jars, which Hadoop {hadoop} clusters do not support",
-                                "Use HBase 2.5 or later (bigdata_versions.hbase: \"2.5.10\")."))
+                                "Use HBase 2.5 or later (bigdata_versions.hbase: \"2.6.1\")."))
     if "spark" in present and "hive" in present and spark and hive:
         for prefix, (low, high) in SPARK_METASTORE.items():
             if spark.startswith(prefix) and not (_vtuple(low) <= _vtuple(hive) <= _vtuple(high)):

@@ -7,6 +7,9 @@
 - yarn: a MapReduce job (the examples' pi, 2 maps) runs on YARN to SUCCEEDED, submitted on the
   ResourceManager's host with the node's own `yarn` command over SSH.
 - hbase: create a table through happybase (HBase Thrift), put rows, scan them back, drop the table.
+- hbase: create a pre-split table with the node's `hbase shell` (Thrift 1 cannot pass split keys),
+  check its regions' boundaries through Thrift, put rows on both sides of every split, scan each
+  region, drop the table.
 
 Each cleans up what it created even when a step fails.
 """
@@ -14,7 +17,9 @@ Each cleans up what it created even when a step fails.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import shlex
 import time
 import uuid
 from collections.abc import Callable
@@ -241,7 +246,74 @@ def hbase_roundtrip(cluster: Cluster, data: dict[str, Any], rows: int = HBASE_RO
     return f"created {name}, put and scanned {rows} rows, dropped it"
 
 
+HBASE_SPLITS = (b"row-0008", b"row-0016")
+"""Split keys of the pre-split smoke table: three regions over the HBASE_ROWS rows."""
+
+
+def hbase_presplit_command(table: str, splits: tuple[bytes, ...] = HBASE_SPLITS, user: str = "hbase") -> str:
+    """`hbase shell` (non-interactive, fed on stdin) creating `table` with family `cf` and `splits`."""
+    keys = ", ".join(f"'{k.decode()}'" for k in splits)
+    script = f"create '{table}', 'cf', SPLITS => [{keys}]"
+    return f"echo {shlex.quote(script)} | sudo -n -u {user} /usr/local/bin/hbase shell -n"
+
+
+def hbase_presplit(cluster: Cluster, data: dict[str, Any], rows: int = HBASE_ROWS,
+                   splits: tuple[bytes, ...] = HBASE_SPLITS, timeout: float = 300.0) -> str:
+    from bigdata_admin import remote
+    from bigdata_admin.clients import happybase_connection
+
+    node = cluster.first("hbase_master")
+    if node is None:
+        raise AssertionError("the inventory has no hbase_master host")
+    name = f"bigdata_admin_presplit_{uuid.uuid4().hex[:10]}"
+    data["table"] = name
+    command = hbase_presplit_command(name, splits)
+    data["command"] = command
+    result = remote.run_on(cluster.source, command, limit=node.name, timeout=timeout)[0]
+    data["shell_seconds"] = round(result.seconds, 1)
+    conn = happybase_connection(cluster)
+    created = name.encode() in conn.tables()
+    try:
+        if not created:
+            output = (result.stdout + result.stderr).strip().splitlines()
+            tail = " | ".join(output[-4:]) or (result.error or "no output")
+            raise AssertionError(f"`hbase shell` on {node.name} did not create {name} "
+                                 f"(exit {result.exit_status}): {tail}")
+        table = conn.table(name)
+        regions = sorted((r["start_key"], r["end_key"]) for r in table.regions())
+        data["regions"] = [[s.decode(), e.decode()] for s, e in regions]
+        if regions != list(itertools.pairwise([b"", *splits, b""])):
+            raise AssertionError(f"{name} has regions {data['regions']}, not the splits {splits}")
+        want = {f"row-{i:04d}".encode(): {b"cf:n": str(i).encode()} for i in range(rows)}
+        with table.batch() as batch:
+            for key, cells in want.items():
+                batch.put(key, cells)
+        per_region = []
+        got: dict[bytes, dict[bytes, bytes]] = {}
+        for start, stop in regions:
+            part = dict(table.scan(row_start=start or None, row_stop=stop or None))
+            per_region.append(len(part))
+            got.update(part)
+        data["rows_per_region"] = per_region
+        if got != want or 0 in per_region:
+            raise AssertionError(f"scanned {len(got)} of {rows} rows, per region {per_region}")
+    finally:
+        if created:
+            try:
+                conn.delete_table(name, disable=True)
+                data["dropped"] = True
+            except Exception as exc:
+                data["cleanup_error"] = _message(exc)
+        conn.close()
+    if not data.get("dropped"):
+        raise AssertionError(f"could not drop {name}: {data.get('cleanup_error')}")
+    return (f"`hbase shell` created {name} with {len(regions)} regions; rows per region {per_region}; "
+            "dropped it")
+
+
 @smoke("hbase")
 def hbase(cluster: Cluster) -> list[SmokeResult]:
     return [_guarded("hbase create/put/scan/drop (Thrift)", "hbase",
-                     lambda data: hbase_roundtrip(cluster, data))]
+                     lambda data: hbase_roundtrip(cluster, data)),
+            _guarded("hbase pre-split table (hbase shell + Thrift)", "hbase",
+                     lambda data: hbase_presplit(cluster, data))]

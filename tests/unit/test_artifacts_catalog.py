@@ -93,7 +93,7 @@ def test_artifacts_for_classroom_inventory(repo_root: Path) -> None:
     cluster = inventory.load(repo_root / "inventories" / "classroom")
     names = [a.filename for a in artifacts_for(cluster)]
     for expected in ("hadoop-3.3.6.tar.gz", "apache-zookeeper-3.8.4-bin.tar.gz",
-                     "hbase-2.5.10-hadoop3-bin.tar.gz", "apache-hive-3.1.3-bin.tar.gz",
+                     "hbase-2.6.1-maven.tar.gz", "apache-hive-3.1.3-bin.tar.gz",
                      "kafka_2.13-4.0.0.tgz",
                      "apache-storm-2.7.1.tar.gz", "spark-3.5.5-bin-hadoop3.tgz", "postgresql-42.7.4.jar",
                      "OpenJDK8U-jdk_x64_linux_hotspot_8u442b06.tar.gz"):
@@ -157,9 +157,16 @@ def test_defaults_run_on_java_17(tmp_path: Path) -> None:
 
 
 def test_hbase_2_5_on_17_is_a_warning(tmp_path: Path) -> None:
-    cluster = make(tmp_path, ["hbase_master"], bigdata_java_for={"hbase": 17})
+    versions = dict(inventory.role_defaults()["bigdata_versions"], hbase="2.5.10")
+    cluster = make(tmp_path, ["hbase_master"], bigdata_java_for={"hbase": 17}, bigdata_versions=versions)
     problems = compatibility_problems(cluster)
     assert [p.severity for p in problems] == ["warning"]
+
+
+def test_hbase_2_6_runs_on_17_by_default(tmp_path: Path) -> None:
+    cluster = make(tmp_path, ["hbase_master"])
+    assert cluster.version("hbase").startswith("2.6") and int(cluster.var("bigdata_java_for")["hbase"]) == 17
+    assert compatibility_problems(cluster) == []
 
 
 def test_impala_4_needs_hive_3_1_metastore(tmp_path: Path) -> None:

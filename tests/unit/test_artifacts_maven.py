@@ -151,3 +151,27 @@ def test_resolve_without_mvn_names_the_install(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(MavenError) as err:
         maven.resolve("x", [Coordinate.parse("g:a:1")], tmp_path)
     assert "apt-get install maven" in (err.value.fix or "")
+
+
+def test_hbase_bundle_carries_the_clusters_hadoop_and_the_hadoop3_modules() -> None:
+    cluster = inventory.load(REPO / "inventories" / "classroom")
+    hbase = {a.component: a for a in catalog.artifacts_for(cluster)}["hbase"]
+    version, hadoop = cluster.version("hbase"), cluster.version("hadoop")
+    assert (hbase.kind, hbase.source, hbase.filename) == ("bundle", "maven", f"hbase-{version}-maven.tar.gz")
+    coords = hbase.extra["coordinates"]
+    assert all(Coordinate.parse(c) for c in coords)
+    # Hadoop named first at the cluster's version: Maven keeps it over HBase's 3.3.x.
+    first = [Coordinate.parse(c) for c in coords[:3]]
+    assert [c.group for c in first] == ["org.apache.hadoop"] * 3
+    assert {c.version for c in map(Coordinate.parse, coords) if c.group == "org.apache.hadoop"} == {hadoop}
+    server = {Coordinate.parse(c).artifact: Coordinate.parse(c).version for c in coords
+              if c.startswith("org.apache.hbase:")}
+    assert server["hbase-server"] == f"{version}-hadoop3" and server["hbase-rsgroup"] == f"{version}-hadoop3"
+    # What Central has: thrift only as the plain build, the shell only up to 2.4.17.
+    assert server["hbase-thrift"] == version and server["hbase-shell"] == catalog.HBASE_SHELL_MAVEN_VERSION
+    assert "com.sun.xml.ws:jaxws-ri:2.3.2:pom" in coords  # the tarball's lib/jdk11
+    assert any(c.startswith("org.apache.logging.log4j:log4j-slf4j-impl:") for c in coords)
+    # The apache source still names the Hadoop 3 release tarball.
+    cluster.vars["hbase_install_source"] = "apache"
+    apache = {a.component: a for a in catalog.artifacts_for(cluster)}["hbase"]
+    assert apache.filename == f"hbase-{version}-hadoop3-bin.tar.gz" and apache.source == "apache"

@@ -329,10 +329,8 @@ def test_units_use_inventory_java_and_heaps(rendered: tuple[inventory.Cluster, P
         component = "hbase" if unit.startswith("hbase") else "hadoop"
         assert unit_environment(text)["JAVA_HOME"] == f"{java_root}/{java_for[component]}", unit_file
         heap = host.var(heaps[unit])
-        if component == "hadoop":  # java runs in the foreground with the inventory's heap
-            assert f"-Xmx{heap}m " in text and f"{java_root}/{java_for[component]}/bin/java" in text, unit_file
-        else:
-            assert f"HEAPSIZE={heap}m\n" in text, unit_file
+        # java runs in the foreground with the inventory's heap
+        assert f"-Xmx{heap}m " in text and f"{java_root}/{java_for[component]}/bin/java" in text, unit_file
         user = {"hdfs": "hdfs", "yarn": "yarn", "hbase": "hbase"}[unit.split("-")[0]]
         assert f"User={user}\n" in text
 
@@ -422,4 +420,69 @@ def test_hbase_agrees_with_hdfs_zookeeper_and_clients(rendered: tuple[inventory.
         assert backups == masters[1:]
     for i, master in enumerate(masters):
         unit = (files / master / "hbase-master.service").read_text()
-        assert ("master --backup start" in unit) == (i > 0)
+        assert ("org.apache.hadoop.hbase.master.HMaster --backup start\n" in unit) == (i > 0)
+        assert i > 0 or "org.apache.hadoop.hbase.master.HMaster start\n" in unit
+
+
+def exec_start(text: str) -> list[str]:
+    """The words of a unit's ExecStart (continuation lines joined)."""
+    body = text.split("ExecStart=", 1)[1]
+    lines = []
+    for line in body.splitlines():
+        lines.append(line.rstrip("\\").strip())
+        if not line.endswith("\\"):
+            break
+    return " ".join(lines).split()
+
+
+def test_hbase_units_run_java_like_bin_hbase(rendered: tuple[inventory.Cluster, Path]) -> None:
+    """Each HBase daemon: its main class, bin/hbase's JDK 11+ options and properties, logs to files."""
+    cluster, files = rendered
+    conf = f"{cluster.var('bigdata_config_root')}/hbase"
+    home = f"{cluster.var('bigdata_install_root')}/hbase-current"
+    log_dir = f"{cluster.var('bigdata_log_root')}/hbase"
+    classes = {
+        "hbase-master": ("org.apache.hadoop.hbase.master.HMaster", "INFO,RFAS"),
+        "hbase-regionserver": ("org.apache.hadoop.hbase.regionserver.HRegionServer", "INFO,RFAS"),
+        "hbase-thrift": ("org.apache.hadoop.hbase.thrift.ThriftServer", "INFO,NullAppender"),
+    }
+    seen = set()
+    for unit_file in files.glob("*/hbase-*.service"):
+        host = unit_file.parent.name
+        words = exec_start(unit_file.read_text())
+        main_class, security = classes[unit_file.stem]
+        seen.add(unit_file.stem)
+        assert words[-1] == "start" and main_class in words, unit_file
+        for opt in ("-Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true",
+                    "--add-modules=jdk.unsupported", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                    "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+                    "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+                    f"-Dhbase.log.dir={log_dir}", "-Dhbase.root.logger=INFO,RFA",
+                    f"-Dhbase.security.logger={security}", f"-Dhbase.home.dir={home}",
+                    f"-Dlog4j2.configurationFile={conf}/log4j2.properties"):
+            assert opt in words, (unit_file, opt)
+        name = unit_file.stem.split("-", 1)[1]
+        assert f"-Dhbase.log.file=hbase-hbase-{name}-{host}.log" in words
+        classpath = words[words.index("-cp") + 1].split(":")
+        # conf dirs first; the bundle's log4j2 binding ahead of the reload4j one in lib/
+        assert classpath[:2] == [conf, f"{cluster.var('bigdata_config_root')}/hadoop"]
+        assert classpath[2:] == [f"{home}/lib-first/*", f"{home}/lib/*"]
+        log4j2 = (unit_file.parent / "log4j2.properties").read_text()
+        assert "rootLogger = ${sys:hbase.root.logger:-INFO,console}" in log4j2
+        assert "appender.RFA.fileName = ${logdir}/${logfile}" in log4j2
+    assert seen == set(classes)
+
+
+def test_hbase_admin_command(rendered: tuple[inventory.Cluster, Path]) -> None:
+    """`hbase shell` over a bundle: JarBootstrapMain, jruby-complete first, the trace override."""
+    cluster, files = rendered
+    host = cluster.hosts_in("hbase_master")[0].name
+    cli = (files / host / "hbase-cli").read_text()
+    home = f"{cluster.var('bigdata_install_root')}/hbase-current"
+    assert 'exec "$HBASE_HOME/bin/hbase" --config "$HBASE_CONF_DIR" "$@"' in cli
+    assert "class=org.jruby.JarBootstrapMain" in cli
+    assert f'cp="{home}/lib-ruby/*:{cluster.var("bigdata_install_root")}/hbase-shell-compat:$cp"' in cli
+    assert "version) class=org.apache.hadoop.hbase.util.VersionInfo ;;" in cli
+    assert "--add-opens=java.base/java.nio=ALL-UNNAMED" in cli
