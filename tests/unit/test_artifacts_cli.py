@@ -37,7 +37,8 @@ def test_artifacts_list_json(repo_root: Path) -> None:
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     files = {a["filename"]: a for a in data["artifacts"]}
-    assert files["hadoop-3.3.6.tar.gz"]["cached"] is False
+    hadoop = files["hadoop-3.4.2-maven.tar.gz"]
+    assert hadoop["cached"] is False and hadoop["source"] == "maven" and hadoop["kind"] == "bundle"
     assert files["apache-hive-3.1.3-bin.tar.gz"]["algorithm"] == "sha256"
     assert files["impala-4.4.1-catalogd.tar"]["image"] == "apache/impala:4.4.1-catalogd"
 
@@ -45,7 +46,7 @@ def test_artifacts_list_json(repo_root: Path) -> None:
 def test_artifacts_list_human(repo_root: Path) -> None:
     r = cli.invoke(app, ["artifacts", "list", "-i", str(repo_root / "inventories" / "ha")])
     assert r.exit_code == 0
-    assert "kafka_2.13-4.0.0.tgz" in r.stdout and "bigdata-admin artifacts fetch -i" in r.stdout
+    assert "kafka-4.1.1-maven.tar.gz" in r.stdout and "bigdata-admin artifacts fetch -i" in r.stdout
 
 
 def test_fetch_unknown_component_exit_2(tmp_path: Path) -> None:
