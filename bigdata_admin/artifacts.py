@@ -53,6 +53,7 @@ from bigdata_admin.maven import (
     resolve,
     verify_bundle,
 )
+from bigdata_admin.storm_bundle import build_storm_bundle, storm_local_installs
 
 MANIFEST = "manifest.json"
 USER_AGENT = "bigdata-admin (artifact fetch)"
@@ -440,14 +441,23 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
     webapps = [Coordinate.parse(c) for c in a.extra.get("webapps_from", [])]
     reporter.note(f"mvn: resolving {a.component} {a.version} ({len(coordinates)} artifacts and their "
                   f"dependencies) from {repository}")
-    resolved = resolve(f"bundle-{a.component}-{a.version}", coordinates, cache / LOCAL_REPO, repository)
-    meta = build_bundle(cache / a.filename, a.component, a.version, resolved, repository=repository,
-                        coordinates=coordinates, webapps_from=webapps)
+    unpublished: list[str] = []
+    if a.component == "storm":  # several lib dirs and web assets, as Storm's release lays them out
+        meta = build_storm_bundle(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
+        unpublished = storm_local_installs(meta)
+        for name in unpublished:
+            reporter.note(f"{name}: installed into the local Maven repository by hand (no published SHA-1)")
+    else:
+        resolved = resolve(f"bundle-{a.component}-{a.version}", coordinates, cache / LOCAL_REPO, repository)
+        meta = build_bundle(cache / a.filename, a.component, a.version, resolved, repository=repository,
+                            coordinates=coordinates, webapps_from=webapps)
     digest = Checksum("sha256", file_digest(cache / a.filename, "sha256"))
     record(cache, a, digest, source="maven",
            extra={"url": repository, "jars": sum(1 for k in meta["files"] if k.startswith("lib/")),
                   "coordinates": [str(c) for c in coordinates]})
-    reporter.note(f"{a.filename}: {len(meta['files'])} files, each matching the repository's SHA-1")
+    reporter.note(f"{a.filename}: {len(meta['files'])} files, "
+                  + (f"{len(unpublished)} installed by hand, the others " if unpublished else "each ")
+                  + "matching the repository's SHA-1")
     return digest
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
+from bigdata_admin.storm_bundle import storm_top_level
 
 Kind = Literal["tarball", "bundle", "jar", "wheel", "sdist", "image"]
 Source = Literal["apache", "temurin", "maven", "pypi", "registry"]
@@ -131,7 +132,7 @@ HBASE_SHELL_MAVEN_VERSION = "2.4.17"
 """The last hbase-shell published on Maven Central (2.5 and 2.6 publish no hbase-shell jar)."""
 HBASE_JAXWS_RI_VERSION = "2.3.2"
 """jaxws-ri of the HBase 2.6 tarball's lib/jdk11 (J2EE APIs that JDK 11+ no longer ship)."""
-MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase")
+MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase", "storm")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
 
 
@@ -162,6 +163,9 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
                 f"{log4j}:log4j-slf4j-impl:{KAFKA_LOG4J2_VERSION}"], []
     if component == "hbase":
         return hbase_maven_coordinates(v, hadoop_version or "3.4.2"), []
+    if component == "storm":
+        # Laid out as Storm's release (lib, lib-worker, lib-webapp, public): see storm_bundle.py.
+        return storm_top_level(v), []
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
@@ -209,7 +213,7 @@ def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENT
 def install_source(cluster: Any, component: str) -> str:
     """`apache` or `maven`: the role's `<role>_install_source`, else `bigdata_artifact_source`."""
     role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source",
-                "hbase": "hbase_install_source"}.get(component)
+                "hbase": "hbase_install_source", "storm": "storm_install_source"}.get(component)
     value = cluster.var(role_var) if role_var else None
     value = value or cluster.var("bigdata_artifact_source") or "maven"
     return str(value) if component in MAVEN_COMPONENTS else "apache"
@@ -241,6 +245,18 @@ def postgresql_jdbc_artifact(version: str = POSTGRESQL_JDBC_VERSION,
     url = f"{MAVEN_CENTRAL}/org/postgresql/postgresql/{version}/{name}"
     return Artifact("postgresql-jdbc", version, name, "jar", "maven", (url,), (f"{url}.sha1",), "sha1",
                     groups)
+
+
+def flux_core_artifact(version: str, repository: str = MAVEN_CENTRAL,
+                       groups: tuple[str, ...] = ()) -> Artifact:
+    """Storm's flux-core jar (shaded: Flux runs YAML topologies with no build), with its published `.sha1`.
+
+    Fetched as a file, not through the bundle: Maven cannot resolve it when the repository lacks its
+    parent POM `org.apache.storm:flux`. Component "storm", so `artifacts fetch storm` includes it.
+    """
+    name = f"flux-core-{version}.jar"
+    url = f"{repository.rstrip('/')}/org/apache/storm/flux-core/{version}/{name}"
+    return Artifact("storm", version, name, "jar", "maven", (url,), (f"{url}.sha1",), "sha1", groups)
 
 
 def pypi_artifacts(spark_version: str, groups: tuple[str, ...] = ()) -> list[Artifact]:
@@ -325,6 +341,8 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
             repository = str(cluster.var("bigdata_maven_repository") or MAVEN_CENTRAL)
             out.append(maven_artifact(component, version, repository=repository, kafka_scala=scala,
                                       groups=groups, hadoop_version=hadoop))
+            if component == "storm":
+                out.append(flux_core_artifact(version, repository, groups))
             continue
         out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
                                    kafka_scala=scala, groups=groups))

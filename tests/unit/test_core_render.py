@@ -124,8 +124,30 @@ def test_storm_seeds_and_zookeeper_servers_agree(rendered: tuple[str, Path]) -> 
     for h in (x.name for x in cluster.hosts_in("storm_supervisor")):
         assert (out / "files" / h / "storm-supervisor.service").is_file()
         assert (out / "files" / h / "storm-logviewer.service").is_file()
-    for h in (x.name for x in cluster.hosts_in("storm_nimbus")):
-        assert "bin/storm nimbus" in (out / "files" / h / "storm-nimbus.service").read_text()
+    home = f"{cluster.var('bigdata_install_root', '/opt/bigdata')}/storm"
+    mains = {"storm-nimbus": ("storm_nimbus", "org.apache.storm.daemon.nimbus.Nimbus"),
+             "storm-supervisor": ("storm_supervisor", "org.apache.storm.daemon.supervisor.Supervisor"),
+             "storm-logviewer": ("storm_supervisor", "org.apache.storm.daemon.logviewer.LogviewerServer"),
+             "storm-ui": ("storm_ui", "org.apache.storm.daemon.ui.UIServer")}
+    for unit, (group, main_class) in mains.items():
+        daemon = unit.removeprefix("storm-")
+        for h in (x.name for x in cluster.hosts_in(group)):
+            text = (out / "files" / h / f"{unit}.service").read_text()
+            # The shared JVM unit shape with the properties bin/storm adds; web daemons add lib-webapp.
+            assert main_class in text and "bin/java" in text
+            for prop in (f"-Ddaemon.name={daemon}", f"-Dstorm.home={home}", f"-Dlogfile.name={daemon}.log",
+                         "-Dlog4j.configurationFile=", "/log4j2/cluster.xml", "-Dstorm.log.dir="):
+                assert prop in text, (unit, prop)
+            assert ("lib-webapp/*" in text) == (daemon in ("ui", "logviewer")), unit
+            assert f"{home}/lib/*" in text
+    for h in storm_hosts:
+        assert docs[h]["storm.log4j2.conf.dir"].endswith("/log4j2")
+        worker = (out / "files" / h / "worker.xml").read_text()
+        assert "${sys:workers.artifacts}/${sys:storm.id}/${sys:worker.port}" in worker
+        assert 'name="A1"' in worker, "the logviewer reads the worker appender A1"
+        assert "${sys:storm.log.dir}/${sys:logfile.name}" in (out / "files" / h / "cluster.xml").read_text()
+        cli = (out / "files" / h / "storm").read_text()
+        assert "org.apache.storm.command.ListTopologies" in cli and "lib-worker/*" in cli
 
 
 def test_kafka_cluster_id_is_generated_once_and_kept_secret(rendered: tuple[str, Path]) -> None:

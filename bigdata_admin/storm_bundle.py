@@ -1,0 +1,238 @@
+"""Storm's bundle: the binary distribution's layout, rebuilt from Storm's jars on a Maven repository.
+
+Storm's release tarball (`final-package`) is not on Maven Central, and its daemons expect more than
+one `lib/`: the Supervisor starts workers on `$STORM_HOME/lib-worker/*`, the UI and the logviewer add
+`lib-webapp/*`, and the UI serves `$STORM_HOME/public/`. The bundle mirrors Storm's own assembly
+(storm-dist/binary)::
+
+    storm-<version>/
+        lib/*.jar            storm-core and its runtime dependencies (daemons, `storm` commands)
+        lib-worker/*.jar     storm-client and its runtime dependencies (topology workers)
+        lib-webapp/*.jar     storm-webapp's dependencies not already in lib/ (UI, logviewer)
+        public/...           the UI's web assets (the storm-webapp jar's WEB-INF/)
+        extlib/, extlib-daemon/   empty, as in the release
+        bundle.json          as maven.py's, plus "origin" of each file
+
+Each directory is one `mvn dependency:list` (strict checksums) over a POM naming its top-level
+artifacts and exclusions. `storm-clojure` is excluded from lib/: it pulls `carbonite` from Clojars,
+which a Maven Central mirror does not serve, and only Clojure-DSL topologies use it. flux-core
+(a shaded jar that runs Flux YAML topologies) is not in the bundle: its parent POM `flux` is not
+always published, so the catalog fetches the jar itself with its `.sha1` (catalog.flux_core_artifact).
+
+Every file is checked against the `.sha1` the repository published. A file that Maven records as
+installed into the local repository by hand (`mvn install:install-file`, e.g. storm-webapp built
+from Storm's source where the repository lacks it) has no published checksum: its own SHA-1 is
+recorded with origin "local-install" and `storm_local_installs()` names it.
+
+Errors: MavenError (exit 1) with the failing command's last lines and the fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from bigdata_admin.maven import (
+    BUNDLE_JSON,
+    MVN_TIMEOUT_S,
+    Coordinate,
+    MavenError,
+    Resolved,
+    _tar_add_bytes,
+    _tar_add_dir,
+    mvn_available,
+    parse_dependency_list,
+    settings,
+    sha1_of,
+)
+
+STORM_GROUP = "org.apache.storm"
+TIMESTAMP_TOKEN = "${packageTimestamp}"
+"""Cache-busting token Storm's assembly substitutes into public/*.html and public/js/script.js."""
+
+
+def storm_top_level(version: str) -> list[str]:
+    """The top-level coordinates of Storm's bundle (what the catalog and bundle.json record)."""
+    names = ("storm-core", "storm-client", "storm-webapp")
+    return [f"{STORM_GROUP}:{a}:{version}" for a in names]
+
+
+def storm_layout(version: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """[(directory, [(coordinate, exclusions "group:artifact", '*:*' = all)])] in build order."""
+    g = STORM_GROUP
+    return [
+        ("lib", [(f"{g}:storm-core:{version}", [f"{g}:storm-clojure"])]),
+        ("lib-worker", [(f"{g}:storm-client:{version}", [])]),
+        ("lib-webapp", [(f"{g}:storm-webapp:{version}", ["org.glassfish.jersey.ext:jersey-metainf-services",
+                                                         "org.glassfish.jersey.ext:jersey-bean-validation"])]),
+    ]
+
+
+def layout_pom(name: str, deps: list[tuple[str, list[str]]]) -> str:
+    """A packaging-pom POM depending on `deps` (coordinate, exclusions) and nothing else."""
+    body = ""
+    for coord, exclusions in deps:
+        c = Coordinate.parse(coord)
+        excl = "".join(f"<exclusion><groupId>{escape(e.split(':')[0])}</groupId>"
+                       f"<artifactId>{escape(e.split(':')[1])}</artifactId></exclusion>" for e in exclusions)
+        dep = c.pom_xml().rstrip("\n")
+        if excl:
+            dep = dep.replace("</dependency>", f"<exclusions>{excl}</exclusions></dependency>")
+        body += dep + "\n"
+    return ("<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n"
+            f"  <groupId>local.bigdata-admin</groupId><artifactId>{escape(name)}</artifactId>"
+            "<version>1</version>\n  <packaging>pom</packaging>\n"
+            f"  <dependencies>\n{body}  </dependencies>\n</project>\n")
+
+
+def resolve_with_exclusions(name: str, deps: list[tuple[str, list[str]]], local_repo: Path, repository: str,
+                            timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
+    """Like maven.resolve, for dependencies with exclusions (strict checksums, runtime scope)."""
+    if not mvn_available():
+        raise MavenError("the Maven client `mvn` is not installed on this control host",
+                         fix="Install it (`apt-get install maven`, or run scripts/bootstrap).")
+    local_repo.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bigdata-admin-mvn-") as tmp:
+        work = Path(tmp)
+        (work / "pom.xml").write_text(layout_pom(name, deps))
+        (work / "settings.xml").write_text(settings(repository))
+        listing = work / "deps.txt"
+        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
+               f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
+               "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
+        try:
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
+                             fix=f"Check that {repository} answers from this host, then fetch again."
+                             ) from exc
+        if proc.returncode != 0 or not listing.is_file():
+            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+                     if "ERROR" in ln and ("Failed" in ln or "Could not" in ln)]
+            tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
+            fix = ("Check the versions and that the repository answers (set bigdata_maven_repository to "
+                   "your mirror).")
+            if "storm-webapp" in tail:
+                fix += (" If the repository lacks storm-webapp, build it from Storm's source and install it "
+                        "into the cache's Maven repository: scripts/storm-webapp-from-source.")
+            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}", fix=fix)
+        resolved = parse_dependency_list(listing.read_text())
+    if not resolved:
+        raise MavenError(f"Maven resolved no file for {name}",
+                         fix="Report this: the dependency list was empty.")
+    return resolved
+
+
+def _locally_installed(path: Path) -> bool:
+    """Maven's record says `path` was installed by hand (`<file>>=` in _remote.repositories)."""
+    record = path.with_name("_remote.repositories")
+    try:
+        lines = record.read_text().splitlines()
+    except OSError:
+        return False
+    return f"{path.name}>=" in lines
+
+
+def checked_sha1(path: Path) -> tuple[str, str]:
+    """(sha1, origin) of a resolved file: origin "published" (matches the repository's .sha1) or
+    "local-install" (installed by hand, no published checksum). Raises MavenError otherwise."""
+    actual = sha1_of(path)
+    sidecar = path.with_name(path.name + ".sha1")
+    if sidecar.is_file():
+        published = (sidecar.read_text().split() or [""])[0].lower()
+        if actual != published:
+            raise MavenError(f"{path.name}: SHA-1 {actual} differs from the published {published}",
+                             fix=f"Delete {path} and fetch again.")
+        return actual, "published"
+    if _locally_installed(path):
+        return actual, "local-install"
+    raise MavenError(f"no published checksum beside {path}",
+                     fix="Delete the Maven local repository in the artifact cache and fetch again.")
+
+
+def public_assets(webapp_jar: Path, stamp: str) -> dict[str, bytes | None]:
+    """public/<path> -> bytes (None = directory) from the storm-webapp jar's WEB-INF/ tree, with the
+    cache-busting token of *.html and js/script.js replaced by `stamp` as Storm's assembly does."""
+    out: dict[str, bytes | None] = {}
+    with zipfile.ZipFile(webapp_jar) as z:
+        for entry in z.namelist():
+            if not entry.startswith("WEB-INF/") or entry == "WEB-INF/":
+                continue
+            rel = entry[len("WEB-INF/"):]
+            if entry.endswith("/"):
+                out[f"public/{rel.rstrip('/')}"] = None
+                continue
+            data = z.read(entry)
+            if ("/" not in rel and rel.endswith(".html")) or rel == "js/script.js":
+                data = data.replace(TIMESTAMP_TOKEN.encode(), stamp.encode())
+            out[f"public/{rel}"] = data
+    if not out:
+        raise MavenError(f"{webapp_jar.name} holds no WEB-INF/: the UI would have no web assets",
+                         fix="Check the storm-webapp jar (a build of Storm's storm-webapp module).")
+    return out
+
+
+def build_storm_bundle(dest: Path, version: str, repository: str, local_repo: Path) -> dict[str, Any]:
+    """Resolve Storm's layout and write `dest` (reproducible: sorted, mtime 0). Returns its bundle.json."""
+    top = f"storm-{version}"
+    files: dict[str, dict[str, str]] = {}
+    entries: list[tuple[str, Path]] = []
+    in_lib: set[tuple[str, str, str]] = set()
+    webapp_jar: Path | None = None
+    for directory, deps in storm_layout(version):
+        resolved = resolve_with_exclusions(f"bundle-storm-{version}-{directory.replace('/', '-')}", deps,
+                                           local_repo, repository)
+        taken: set[str] = set()
+        for r in sorted(resolved, key=lambda r: str(r.coordinate)):
+            c = r.coordinate
+            key = (c.group, c.artifact, c.classifier)
+            if r.path.suffix != ".jar":
+                continue
+            if directory == "lib-webapp" and key in in_lib:
+                continue  # the UI and logviewer have lib/ on their classpath too (Storm's own rule)
+            if directory == "lib":
+                in_lib.add(key)
+            if c.group == STORM_GROUP and c.artifact == "storm-webapp":
+                webapp_jar = r.path
+            sha1, origin = checked_sha1(r.path)
+            name = f"{c.group}.{r.path.name}" if r.path.name in taken else r.path.name
+            taken.add(name)
+            files[f"{directory}/{name}"] = {"coordinate": str(c), "sha1": sha1, "origin": origin}
+            entries.append((f"{directory}/{name}", r.path))
+    if webapp_jar is None:
+        raise MavenError("storm-webapp was not resolved", fix="Report this: the layout names it.")
+    public = public_assets(webapp_jar, version)
+    meta = {"component": "storm", "version": version, "repository": repository,
+            "coordinates": storm_top_level(version), "files": files}
+    tmp = dest.with_name(dest.name + ".part")
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w") as tar:
+        dirs = {"", "lib", "lib-worker", "lib-webapp", "extlib", "extlib-daemon", "public"}
+        for d in sorted(dirs):
+            _tar_add_dir(tar, f"{top}/{d}".rstrip("/"))
+        for rel, path in sorted(entries):
+            _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
+        for rel in sorted(public):
+            data = public[rel]
+            if data is None:
+                _tar_add_dir(tar, f"{top}/{rel}")
+            else:
+                _tar_add_bytes(tar, f"{top}/{rel}", data)
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
+    os.replace(tmp, dest)
+    return meta
+
+
+def storm_local_installs(meta: dict[str, Any]) -> list[str]:
+    """Files of a Storm bundle.json that have no published checksum (installed by hand)."""
+    return sorted(k for k, v in meta.get("files", {}).items() if v.get("origin") == "local-install")
+
