@@ -31,11 +31,17 @@ import yaml
 from bigdata_admin import paths, services
 from bigdata_admin.inventory import Cluster, _inventory_file
 
-NO_ROLE: dict[str, str] = {
-    "gpu_worker": "no role deploys the GPU worker yet (it comes in a later release); "
-                  "the pilot trains its models on CPU",
-}
-"""Inventory groups that no role deploys yet -> why they are skipped."""
+
+def _has_play(role: str) -> bool:
+    """Whether playbooks/services/ROLE.yml exists (site.yml imports one play per deployable role)."""
+    return (paths.playbooks_dir() / "services" / f"{role}.yml").is_file()
+
+
+def no_role() -> dict[str, str]:
+    """Inventory groups that no role deploys yet (no play in playbooks/services/) -> why they are
+    skipped (e.g. the GPU worker before its role existed)."""
+    return {s.group: f"no role deploys {s.description or s.group} yet (no playbooks/services/{s.role}.yml)"
+            for s in services.SERVICES if not _has_play(s.role)}
 
 REQUIRES: dict[str, tuple[str, ...]] = {
     "hbase": ("hdfs", "zookeeper"),
@@ -56,7 +62,7 @@ def absent_groups(cluster: Cluster, skipped_roles: Mapping[str, str]) -> dict[st
     """Inventory groups to treat as absent -> the reason, for a deploy skipping `skipped_roles`.
 
     `skipped_roles` maps a play tag (role name) to why it is skipped. Adds the groups no role
-    deploys (`NO_ROLE`) and, transitively, every role that requires a skipped role. Only groups
+    deploys (`no_role()`) and, transitively, every role that requires a skipped role. Only groups
     with hosts in `cluster` are returned.
     """
     reasons: dict[str, str] = dict(skipped_roles)
@@ -73,11 +79,12 @@ def absent_groups(cluster: Cluster, skipped_roles: Mapping[str, str]) -> dict[st
                 reasons[role] = f"needs {', '.join(missing)}, which {verb} skipped"
                 changed = True
     out: dict[str, str] = {}
+    roleless = no_role()
     for svc in services.SERVICES:
         if not cluster.has(svc.group):
             continue
-        if svc.group in NO_ROLE:
-            out[svc.group] = NO_ROLE[svc.group]
+        if svc.group in roleless:
+            out[svc.group] = roleless[svc.group]
         elif svc.role in reasons:
             out[svc.group] = reasons[svc.role]
     return out
@@ -212,7 +219,7 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
     Without any recorded deploy only the groups no role deploys are listed (the cluster may have
     been deployed with plain ansible-playbook; everything else is probed).
     """
-    out = {g: why for g, why in NO_ROLE.items() if cluster.has(g)}
+    out = {g: why for g, why in no_role().items() if cluster.has(g)}
     record = load_record(cluster)
     if record is None:
         return out
@@ -232,10 +239,10 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
 def deployed_groups(cluster: Cluster, tags: Iterable[str], skip_tags: Iterable[str],
                     absent: Iterable[str]) -> list[str]:
     """The inventory groups a deploy with these play tags runs (absent groups excluded)."""
-    wanted, unwanted, gone = set(tags), set(skip_tags), set(absent)
+    wanted, unwanted, gone = set(tags), set(skip_tags), set(absent) | set(no_role())
     out = []
     for svc in services.SERVICES:
-        if not cluster.has(svc.group) or svc.group in gone or svc.group in NO_ROLE:
+        if not cluster.has(svc.group) or svc.group in gone:
             continue
         if svc.role in unwanted:
             continue

@@ -27,11 +27,25 @@ def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def no_gpu_role(monkeypatch: pytest.MonkeyPatch) -> str:
+    """As before the GPU worker had a role: playbooks/services/gpu_worker.yml absent. Returns the reason."""
+    real = deployment._has_play
+    monkeypatch.setattr(deployment, "_has_play", lambda role: role != "gpu_worker" and real(role))
+    return deployment.no_role()["gpu_worker"]
+
+
+def test_groups_without_a_play_have_no_role(no_gpu_role: str) -> None:
+    assert "no role deploys" in no_gpu_role and "gpu_worker.yml" in no_gpu_role
+    assert set(deployment.no_role()) == {"gpu_worker"}
+
+
+@pytest.fixture
 def classroom() -> inventory.Cluster:
     return inventory.load(REPO / "inventories" / "classroom")
 
 
-def test_absent_groups_add_dependents_and_groups_no_role_deploys(classroom: inventory.Cluster) -> None:
+def test_absent_groups_add_dependents_and_groups_no_role_deploys(classroom: inventory.Cluster,
+                                                                 no_gpu_role: str) -> None:
     absent = deployment.absent_groups(classroom, {"hdfs": "missing hadoop-3.3.6.tar.gz"})
     # HBase, Hive, Impala and YARN cannot run without HDFS: skipped with the reason.
     for g in ("hbase_master", "hbase_regionserver", "hbase_thrift", "hive_metastore", "hive_server2",
@@ -44,8 +58,9 @@ def test_absent_groups_add_dependents_and_groups_no_role_deploys(classroom: inve
         assert g not in absent
 
 
-def test_absent_groups_without_skips_list_only_groups_no_role_deploys(classroom: inventory.Cluster) -> None:
-    assert deployment.absent_groups(classroom, {}) == {"gpu_worker": deployment.NO_ROLE["gpu_worker"]}
+def test_absent_groups_without_skips_list_only_groups_no_role_deploys(classroom: inventory.Cluster,
+                                                                      no_gpu_role: str) -> None:
+    assert deployment.absent_groups(classroom, {}) == {"gpu_worker": no_gpu_role}
 
 
 def test_view_drops_the_absent_groups_and_keeps_hosts_and_variables(classroom: inventory.Cluster) -> None:
@@ -93,8 +108,9 @@ def test_group_vars_directory_is_shared_with_the_view(tmp_path: Path) -> None:
     assert not view.has("hive_metastore") and view.has("redis")
 
 
-def test_record_reports_skipped_and_never_deployed_groups(classroom: inventory.Cluster) -> None:
-    assert deployment.not_deployed(classroom) == {"gpu_worker": deployment.NO_ROLE["gpu_worker"]}
+def test_record_reports_skipped_and_never_deployed_groups(classroom: inventory.Cluster,
+                                                         no_gpu_role: str) -> None:
+    assert deployment.not_deployed(classroom) == {"gpu_worker": no_gpu_role}
     absent = deployment.absent_groups(classroom, LAB_SKIPS)
     ran = deployment.deployed_groups(classroom, ["zookeeper", "spark"], [], absent)
     assert ran == ["zookeeper", "spark_master", "spark_worker", "spark_thrift"]
@@ -148,7 +164,8 @@ def test_spark_thrift_uses_its_own_metastore_when_hive_and_hdfs_are_skipped(
     assert "HADOOP_CONF_DIR" not in rendered
 
 
-def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tmp_path: Path) -> None:
+def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tmp_path: Path,
+                                                                             no_gpu_role: str) -> None:
     """A real deploy run (its one host is unreachable, so no host is changed): ZooKeeper's tarball is
     missing and gpu_worker has no role; both are listed with the reason, the run's inventory is the view
     without them, and status reports them as not deployed instead of probing them."""
