@@ -126,7 +126,10 @@ class RichReporter:
             self.task = None
 
     def note(self, text: str) -> None:
-        self.progress.console.print(text, highlight=False)
+        """Print a plain-text line (URLs and error texts hold square brackets: not markup)."""
+        from rich.markup import escape
+
+        self.progress.console.print(escape(text), highlight=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +336,7 @@ def fetch_http(a: Artifact, cache: Path, reporter: Reporter | None = None,
             return expected
         except (urllib.error.URLError, OSError, ChecksumFileError, ChecksumMismatch, DownloadError) as exc:
             errors.append(f"{url}: {_error_text(exc)}")
-            reporter.note(f"[yellow]{a.filename}:[/] {url} failed ({_error_text(exc)}); "
+            reporter.note(f"{a.filename}: {url} failed ({_error_text(exc)}); "
                           "trying the next source")
     raise DownloadError(f"could not fetch {a.filename}: " + "; ".join(errors),
                         fix="Check the network or set bigdata_apache_mirror to a reachable mirror; a partial "

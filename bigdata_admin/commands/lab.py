@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape as esc
 
-from bigdata_admin.commands.common import JsonOpt, console, domain_errors, err_console, print_json
+from bigdata_admin.commands.common import JsonOpt, console, err_console, print_json
 
 lab_app = typer.Typer(
     name="lab",
@@ -49,8 +49,7 @@ def up(
 
     started = time.monotonic()
     count = nodes if nodes is not None else (HA_MIN_NODES if template == "ha" else 3)
-    with domain_errors():
-        lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
+    lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
     elapsed = time.monotonic() - started
     if json_out:
         print_json({"name": lb.name, "inventory": str(lb.inventory), "hosts": lb.hosts,

@@ -10,9 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted(REPO.glob("roles/*/templates/*.service.j2"))
-# Units being written elsewhere right now (issue 16 report): the HDFS/YARN/Kafka rewrite (its shared
-# bigdata_defaults/jvm-daemon unit) and the new gpu_worker role. They still need the same limit.
-ELSEWHERE = {"hdfs", "yarn", "kafka", "bigdata_defaults", "gpu_worker"}
+# The shared JVM unit (bigdata_defaults/jvm-daemon.service.j2) serves HDFS, YARN and Kafka.
+ELSEWHERE: set[str] = set()
 
 
 def _sections(path: Path) -> configparser.ConfigParser:
