@@ -104,6 +104,8 @@ def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
         "hdfs_replication": min(2, datanodes),
         "zookeeper_install_method": "package",
         "spark_install_method": "wheel",
+        # Lab hosts have no GPU: the GPU worker installs the CPU stack (Keras on JAX).
+        "gpu_worker_allow_cpu": True,
         # The offline relay on the control host (the bridge address): artifacts over HTTP, OS
         # packages through an apt proxy (lab hosts are configured for it already).
         "bigdata_artifact_base_url": f"http://{state.gateway}:{state.artifact_port}",
