@@ -28,7 +28,13 @@ from bigdata_admin.health.probes_hadoop import hdfs_namenode
 from bigdata_admin.health.smoke_runner import run as run_smoke
 from bigdata_admin.health.status import collect
 
-pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
+    # Not yet passed on a lab (its session's machine was too loaded to run it once): runs with
+    # BIGDATA_TEST_HA_LAB=1 until it has; then this gate goes.
+    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_HA_LAB") != "1",
+                       reason="not yet passed on a lab: set BIGDATA_TEST_HA_LAB=1 to run it"),
+]
 
 LAB = os.environ.get("BIGDATA_HA_LAB_NAME", "ha")
 TAGS = "common,java,zookeeper,hdfs,kafka"
