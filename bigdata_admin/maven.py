@@ -242,7 +242,7 @@ def build_bundle(dest: Path, component: str, version: str, resolved: list[Resolv
             "coordinates": [str(c) for c in coordinates], "files": files}
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w") as tar:  # type: ignore[call-overload]
+            tarfile.open(fileobj=gz, mode="w") as tar:
         _tar_add_dir(tar, top)
         _tar_add_dir(tar, f"{top}/lib")
         for name, r in jars:

@@ -192,8 +192,9 @@ def _operate(action: str) -> Any:
             tags = service_tags(services or [])
         extravars["bigdata_action"] = action
         # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
-        _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars, limit=limit, tags=tags, skip_tags=[],
-             check=check, diff=False, verbose=verbose, json_out=json_out)
+        _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars,
+             limit=limit, tags=tags, skip_tags=[], check=check, diff=False, verbose=verbose,
+             json_out=json_out)
 
     command.__doc__ = {
         "stop": "Stop services (all, or those named) through the roles' stop action.",

@@ -4,7 +4,8 @@
     wheelhouse.py --dest DIR --python-version 3.11 --glibc 2.36 --arch x86_64 PACKAGE...
 
 Runs `pip download --only-binary=:all:` for the node's Python version and platform (every manylinux
-tag the node's glibc accepts: manylinux_2_17 .. manylinux_2_<N>, manylinux2014/2010/1), then writes DIR/index.html linking each wheel with its
+tag the node's glibc accepts: manylinux_2_17 .. manylinux_2_<N>, manylinux2014/2010/1), then writes
+DIR/index.html linking each wheel with its
 `#sha256=` so that `pip install --no-index --find-links DIR-or-URL` checks every file it installs,
 and DIR/requirements.txt (the packages asked for). Standard library only. Exit 0 when done.
 """
