@@ -29,7 +29,13 @@ from bigdata_admin.health import remote
 from bigdata_admin.health.smoke_runner import run as run_smoke
 from bigdata_admin.health.status import collect
 
-pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
+    # Not yet confirmed green on a lab when its session ended (the machine was too loaded): runs
+    # with BIGDATA_TEST_HBASE_LAB=1 until it has passed once; then this gate goes.
+    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_HBASE_LAB") != "1",
+                       reason="not yet passed on a lab: set BIGDATA_TEST_HBASE_LAB=1 to run it"),
+]
 
 LAB = os.environ.get("BIGDATA_HBASE_LAB_NAME", "hb-it")
 TAGS = "common,java,zookeeper,hdfs,hbase"

@@ -27,7 +27,13 @@ import pytest
 from bigdata_admin import inventory
 from bigdata_admin.health import remote
 
-pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
+    # Not yet confirmed green on a lab when its session ended (the machine was too loaded): runs
+    # with BIGDATA_TEST_STORM_LAB=1 until it has passed once; then this gate goes.
+    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_STORM_LAB") != "1",
+                       reason="not yet passed on a lab: set BIGDATA_TEST_STORM_LAB=1 to run it"),
+]
 
 LAB = os.environ.get("BIGDATA_STORM_LAB_NAME", "storm")
 TAGS = "common,java,zookeeper,storm"
