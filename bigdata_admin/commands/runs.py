@@ -144,7 +144,23 @@ def deploy(
     if not check and result.rc != runner.RC_BAD_INPUT:
         deployment.record_deploy(cluster, deployment.deployed_groups(cluster, tag_list, skip_list, absent),
                                  absent, result.run_dir.name)
-    _finish(result, json_out, {"skipped": [{"group": g, "reason": why} for g, why in absent.items()]})
+    _finish(result, json_out, {"skipped": _skipped_json(absent, skipped)})
+
+
+def _skipped_json(absent: dict[str, str], skipped: list[Any]) -> list[dict[str, Any]]:
+    """One entry per skipped inventory group: group, service (play tag) and reason; for a service
+    skipped for missing artifacts also the files and the command fetching them."""
+    from bigdata_admin.services import BY_GROUP
+
+    by_tag = {s.tag: s for s in skipped}
+    out: list[dict[str, Any]] = []
+    for group, why in absent.items():
+        tag = BY_GROUP[group].role if group in BY_GROUP else group
+        entry: dict[str, Any] = {"group": group, "service": tag, "reason": why}
+        if tag in by_tag:
+            entry.update(reason=by_tag[tag].reason, files=by_tag[tag].files, fetch=by_tag[tag].fetch_command)
+        out.append(entry)
+    return out
 
 
 def service_tags(names: list[str]) -> list[str]:

@@ -48,7 +48,8 @@ def test_deploy_skip_unavailable_runs_site_and_reports_unreachable(tmp_path: Pat
     r = cli.invoke(app, ["deploy", "-i", str(inv), "--skip-unavailable", "--json"])
     assert r.exit_code == 3, r.output
     data = json.loads(r.stdout)
-    assert data["skipped"] == [{"service": "zookeeper", "files": ["apache-zookeeper-3.8.4-bin.tar.gz"],
+    assert data["skipped"] == [{"group": "zookeeper", "service": "zookeeper",
+                                "files": ["apache-zookeeper-3.8.4-bin.tar.gz"],
                                 "reason": "missing apache-zookeeper-3.8.4-bin.tar.gz",
                                 "fetch": f"bigdata-admin artifacts fetch -i {inv} zookeeper"}]
     assert data["recap"]["localhost"]["failed"] == 0, "the validation play passed"
