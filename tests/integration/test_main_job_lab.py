@@ -188,3 +188,40 @@ def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], t
     assert sorted(got) == sorted(records)
     smoke = run_smoke(cluster, [], not_deployed=deployment.not_deployed(cluster))
     assert smoke.passed, [(r.name, r.detail) for r in smoke.results if not r.passed]
+
+
+def test_a_namenode_without_metadata_is_not_formatted_over_datanodes_blocks(main_lab: dict[str, Any]) -> None:
+    """The NameNode's metadata and format marker gone (as when hdfs_namenode moves to a new host):
+    the deploy stops naming the DataNodes that hold blocks, formats nothing, and HDFS comes back
+    once the metadata is restored."""
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    inv = main_lab["inventory"]
+    cluster = inventory.load(inv)
+    nn = _node(cluster, "hdfs_namenode")
+    hdfs_dir = f"{cluster.var('bigdata_data_root', '/data')}/hdfs"
+    _sh(nn, f"systemctl stop hdfs-namenode && mv {hdfs_dir}/namenode {hdfs_dir}/namenode.aside "
+            f"&& mv {hdfs_dir}/.namenode-formatted {hdfs_dir}/.namenode-formatted.aside")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(inv),
+                               "--tags", "hdfs", "--skip-unavailable"],
+                              capture_output=True, text=True, timeout=1200, check=False,
+                              env={**os.environ, "COLUMNS": "400"})
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-3000:]
+        assert "DataNodes already hold HDFS blocks" in out, out[-3000:]
+        for dn in cluster.hosts_in("hdfs_datanode"):
+            assert dn.name in out
+        assert "clusterID=CID-" in out
+        formatted = remote.run(nn, ["test", "-e", f"{hdfs_dir}/namenode/current/VERSION"], become=True)
+        assert not formatted.ok, "the NameNode was formatted over the DataNodes' blocks"
+    finally:
+        _sh(nn, f"rm -rf {hdfs_dir}/namenode && mv {hdfs_dir}/namenode.aside {hdfs_dir}/namenode "
+                f"&& mv {hdfs_dir}/.namenode-formatted.aside {hdfs_dir}/.namenode-formatted "
+                "&& systemctl start hdfs-namenode")
+    absent = deployment.not_deployed(cluster)
+    deadline = time.monotonic() + 240
+    report = collect(cluster, not_deployed=absent)
+    while not report.healthy and time.monotonic() < deadline:
+        time.sleep(5)
+        report = collect(cluster, not_deployed=absent)
+    assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
