@@ -53,6 +53,7 @@ HDFS_DEFAULT_KEYS = frozenset(
         "dfs.datanode.ipc.address",
         "dfs.client.use.datanode.hostname",
         "dfs.datanode.use.datanode.hostname",
+        "dfs.datanode.hostname",
         "dfs.namenode.datanode.registration.ip-hostname-check",
         "dfs.namenode.rpc-address",
         "dfs.namenode.http-address",
@@ -188,8 +189,9 @@ def test_every_hadoop_host_gets_the_same_client_config(rendered: tuple[inventory
         sites = _sites(files, host)
         for f in ("core-site.xml", "yarn-site.xml", "mapred-site.xml"):
             assert sites[f] == first[f], f"{host}: {f} differs from {hosts[0]}'s"
-        # hdfs-site differs only by per-host directories.
-        strip = {"dfs.datanode.data.dir", "dfs.namenode.name.dir"}
+        # hdfs-site differs only by per-host directories and the name the DataNode registers with.
+        assert sites["hdfs-site.xml"]["dfs.datanode.hostname"] == host
+        strip = {"dfs.datanode.data.dir", "dfs.namenode.name.dir", "dfs.datanode.hostname"}
         assert {k: v for k, v in sites["hdfs-site.xml"].items() if k not in strip} == {
             k: v for k, v in first["hdfs-site.xml"].items() if k not in strip
         }
@@ -399,6 +401,8 @@ def test_hbase_agrees_with_hdfs_zookeeper_and_clients(rendered: tuple[inventory.
         core = parse_site(files / host / "core-site.xml")
         assert site["hbase.rootdir"] == core["fs.defaultFS"] + "/hbase"
         assert site["hbase.cluster.distributed"] == "true"
+        # Registered under the inventory name, never what the host resolves for itself (127.0.1.1).
+        assert site["hbase.master.hostname"] == site["hbase.unsafe.regionserver.hostname"] == host
         assert site["hbase.zookeeper.quorum"].split(",") == zk_hosts
         assert site["hbase.zookeeper.property.clientPort"] == str(cluster.var("zookeeper_client_port"))
         for key, var in (
