@@ -145,7 +145,7 @@ def _identity(cluster: inventory.Cluster) -> dict[str, str]:
 def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], tmp_path: Path) -> None:
     from kafka import KafkaConsumer, KafkaProducer
 
-    from bigdata_admin.clients import webhdfs_client
+    from bigdata_admin.clients import happybase_connection, webhdfs_client
     from bigdata_admin.health.core import kafka_bootstrap
 
     assert main_lab["rc"] == 0, _tail(main_lab)
@@ -166,6 +166,16 @@ def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], t
         producer.send(topic, r)
     producer.flush(30)
     producer.close()
+    hbase = cluster.has("hbase_thrift") and "hbase_thrift" not in deployment.not_deployed(cluster)
+    table = f"redeploy_{uuid.uuid4().hex[:8]}"
+    rows = {f"k{i:03d}".encode(): {b"cf:v": os.urandom(6).hex().encode()} for i in range(40)}
+    if hbase:
+        conn = happybase_connection(cluster)
+        conn.create_table(table, {"cf": {}})
+        with conn.table(table).batch() as batch:
+            for key, cells in rows.items():
+                batch.put(key, cells)
+        conn.close()
 
     proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(inv),
                            "--skip-unavailable", "--json"], capture_output=True, text=True,
@@ -186,6 +196,13 @@ def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], t
     got = [m.value for m in consumer]
     consumer.close()
     assert sorted(got) == sorted(records)
+    if hbase:
+        conn = happybase_connection(cluster)
+        try:
+            assert dict(conn.table(table).scan()) == rows
+        finally:
+            conn.delete_table(table, disable=True)
+            conn.close()
     smoke = run_smoke(cluster, [], not_deployed=deployment.not_deployed(cluster))
     assert smoke.passed, [(r.name, r.detail) for r in smoke.results if not r.passed]
 
