@@ -6,7 +6,8 @@ what the node already stores (`myid`, `meta.properties`), and otherwise the lowe
 holds (new hosts taken by name, so reordering the inventory changes nothing). It refuses, naming the
 hosts and the fix, when ids collide, leave the allowed range, or an explicit id differs from the
 stored one. `check` (validate.py) runs the explicit-id part; the zookeeper and kafka roles run all of
-it on the play's hosts (action plugin `bigdata_node_ids` in roles/zookeeper and roles/kafka).
+it on the play's hosts (action plugin `bigdata_node_ids` in roles/bigdata_defaults, used by the
+zookeeper and kafka roles).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The GPU worker role for real on one lab host in CPU mode (`gpu_worker_allow_cpu: true`): deploy,
-train the accident-risk network there (action train), then real HTTP requests against the service.
+"""The GPU worker role for real on the main job's lab (session fixture `main_lab`, which deploys it in
+CPU mode, `gpu_worker_allow_cpu: true`): train the accident-risk network there (action train), then
+real HTTP requests against the service.
 
 The wheels come from the control host (`pip download` into the artifact cache, served by the lab's
 relay): the lab hosts have no internet. Needs root and systemd-nspawn (the `lab` fixture), and PyPI
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from bigdata_admin import inventory, paths
 from bigdata_admin.pilot import generate as gen
@@ -23,22 +23,6 @@ from bigdata_admin.pilot import generate as gen
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
 ACCURACY_BAND = 0.90  # 20,000 generated rows, 50 epochs: 0.97 measured on this machine
-
-
-def _inventory(lab: Any, dest: Path) -> tuple[Path, str, str]:
-    inv_dir = Path(lab.inventory)
-    hosts_file = inv_dir / "hosts.yml" if inv_dir.is_dir() else inv_dir
-    data = yaml.safe_load(hosts_file.read_text())
-    host = list(data["all"]["hosts"])[-1]
-    inv = {"all": {"vars": data["all"].get("vars", {}), "hosts": data["all"]["hosts"],
-                   "children": {"gpu_worker": {"hosts": {host: {"gpu_worker_allow_cpu": True}}}}}}
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "hosts.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
-    if (hosts_file.parent / "group_vars").is_dir():
-        import shutil
-
-        shutil.copytree(hosts_file.parent / "group_vars", dest / "group_vars", dirs_exist_ok=True)
-    return dest, host, str(lab.hosts[host])
 
 
 def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -52,23 +36,24 @@ def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any],
 
 
 @pytest.fixture(scope="module")
-def worker(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def worker(main_lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from bigdata_admin.runner import run_playbook
 
-    tmp = tmp_path_factory.mktemp("gpu-worker")
-    inv, host, address = _inventory(lab, tmp / "inv")
-    deploy = run_playbook(paths.playbook("site"), inv, tags=["gpu_worker"], label="test-gpu-worker-deploy",
-                          show_progress=False)
-    assert deploy.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in deploy.failures)
-    data = tmp / "CarDrivingIncidentInfo.csv"
+    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
+    inv = Path(main_lab["inventory"])
+    cluster = inventory.load(inv)
+    node = cluster.first("gpu_worker")
+    assert node is not None, "the main job's lab has no gpu_worker host"
+    assert node.var("gpu_worker_allow_cpu", cluster.var("gpu_worker_allow_cpu", False)), "lab runs CPU mode"
+    data = tmp_path_factory.mktemp("gpu-worker") / "CarDrivingIncidentInfo.csv"
     data.write_bytes(b"".join(gen.incident_chunks(7, 20_000)))
     train = run_playbook(paths.playbook("services/gpu_worker"), inv, label="test-gpu-worker-train",
                          show_progress=False,
                          extravars={"bigdata_action": "train", "gpu_worker_train_file": str(data)})
     assert train.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in train.failures)
-    cluster = inventory.load(inv)
     port = int(cluster.var("gpu_worker_api_port", 9001))
-    return {"inv": inv, "host": host, "base": f"http://{address}:{port}", "data": data, "lab": lab}
+    address = node.var("ansible_host", node.name)
+    return {"inv": inv, "host": node.name, "base": f"http://{address}:{port}", "data": data}
 
 
 def test_health_reports_a_trained_version(worker: dict[str, Any]) -> None:
@@ -113,8 +98,7 @@ def test_openapi_docs_and_systemd(worker: dict[str, Any]) -> None:
         assert r.status == 200 and b"swagger" in r.read().lower()
     from bigdata_admin.health.status import collect
 
-    # not_deployed={}: probe it although deployment.NO_ROLE still lists gpu_worker as having no role.
-    report = collect(inventory.load(worker["inv"]), not_deployed={})
+    report = collect(inventory.load(worker["inv"]))
     rows = [r for r in report.rows if r.group == "gpu_worker"]
     assert rows and all(r.systemd == "active" and r.port_open for r in rows), [(r.systemd, r.problem)
                                                                                  for r in rows]

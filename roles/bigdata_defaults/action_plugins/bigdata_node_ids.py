@@ -5,7 +5,7 @@ result of a looped `slurp` of each host's id file, `item` = host; failed items c
 `fact` (the name of the fact to set). Explicit ids come from each host's `zookeeper_myid` /
 `kafka_node_id`. Run it with `run_once: true`: the fact (host -> id) is then set on every play host.
 Fails, naming the hosts and the fix, on duplicate, out-of-range or contradicting ids. Touches no host.
-The logic is bigdata_admin.nodeids (the zookeeper and kafka roles each carry this same thin file).
+The logic is bigdata_admin.nodeids. It lives in role bigdata_defaults, which every play lists first.
 """
 
 from __future__ import annotations
