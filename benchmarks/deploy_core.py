@@ -12,7 +12,6 @@ and taken down at the end unless --keep.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ import yaml
 
 from bigdata_admin import inventory, lab, paths
 from bigdata_admin.health.status import collect
+from bigdata_admin.lab.labinventory import with_groups
 from bigdata_admin.runner import run_playbook
 
 CORE_TAGS = ["common", "java", "zookeeper", "postgresql", "redis"]
@@ -29,17 +29,9 @@ CORE_TAGS = ["common", "java", "zookeeper", "postgresql", "redis"]
 
 def core_inventory(lab_inventory: Path, dest: Path) -> Path:
     hosts_file = lab_inventory / "hosts.yml" if lab_inventory.is_dir() else lab_inventory
-    data = yaml.safe_load(hosts_file.read_text())
-    hosts = list(data["all"]["hosts"])
-    inv = {"all": {"vars": data["all"].get("vars", {}), "hosts": data["all"]["hosts"], "children": {
-        "zookeeper": {"hosts": {h: {} for h in hosts[:3]}},
-        "metastore_db": {"hosts": {hosts[0]: {}}},
-        "redis": {"hosts": {hosts[1]: {}}}}}}
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "hosts.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
-    if (hosts_file.parent / "group_vars").is_dir():
-        shutil.copytree(hosts_file.parent / "group_vars", dest / "group_vars", dirs_exist_ok=True)
-    return dest
+    hosts = list(yaml.safe_load(hosts_file.read_text())["all"]["hosts"])
+    return with_groups(lab_inventory, dest, {"zookeeper": hosts[:3], "metastore_db": [hosts[0]],
+                                             "redis": [hosts[1]]})
 
 
 def main() -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import yaml
 
 from bigdata_admin import inventory, lab, paths
 from bigdata_admin.health import PROBES, load_plugins, remote
+from bigdata_admin.lab.labinventory import with_groups
 from bigdata_admin.runner import run_playbook
 
 TAGS = ["common", "java", "zookeeper", "hdfs", "yarn", "kafka"]
@@ -36,18 +36,10 @@ GOALS = {"first deploy": 360.0, "no-op re-deploy": 60.0}
 
 def bench_inventory(lab_inventory: Path, dest: Path) -> Path:
     hosts_file = lab_inventory / "hosts.yml" if lab_inventory.is_dir() else lab_inventory
-    data = yaml.safe_load(hosts_file.read_text())
-    h = list(data["all"]["hosts"])
-    groups = {"zookeeper": h[:3], "kafka_controller": h[:3], "kafka_broker": h[:3],
-              "hdfs_namenode": h[:1], "hdfs_datanode": h[1:3], "yarn_resourcemanager": h[:1],
-              "yarn_nodemanager": h[1:3]}
-    inv = {"all": {"vars": data["all"].get("vars", {}), "hosts": data["all"]["hosts"],
-                   "children": {g: {"hosts": {x: {} for x in hs}} for g, hs in groups.items()}}}
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "hosts.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
-    if (hosts_file.parent / "group_vars").is_dir():
-        shutil.copytree(hosts_file.parent / "group_vars", dest / "group_vars", dirs_exist_ok=True)
-    return dest
+    h = list(yaml.safe_load(hosts_file.read_text())["all"]["hosts"])
+    return with_groups(lab_inventory, dest, {
+        "zookeeper": h[:3], "kafka_controller": h[:3], "kafka_broker": h[:3], "hdfs_namenode": h[:1],
+        "hdfs_datanode": h[1:3], "yarn_resourcemanager": h[:1], "yarn_nodemanager": h[1:3]})
 
 
 def restart_to_healthy(cluster: inventory.Cluster, timeout: float = 300) -> list[tuple[str, str, float]]:

@@ -162,3 +162,30 @@ def remove_if_unchanged(state: model.LabState, directory: Path) -> bool:
         except OSError:
             return False
     return True
+
+
+def with_groups(lab_inventory: Path, dest: Path, children: dict[str, list[str]],
+                host_vars: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Write to `dest` an inventory of a lab's hosts (same connection vars and group_vars) in which
+    only `children` (group -> host names) are set, for tests and benchmarks that deploy part of the
+    stack. `host_vars` adds variables to a host inside its groups. Returns `dest` (a directory).
+
+    Raises KeyError when `children` names a host the lab does not have."""
+    hosts_file = lab_inventory / "hosts.yml" if lab_inventory.is_dir() else lab_inventory
+    data = yaml.safe_load(hosts_file.read_text())
+    known = data["all"]["hosts"]
+    extra = host_vars or {}
+    for hs in children.values():
+        for h in hs:
+            if h not in known:
+                raise KeyError(f"{h} is not a host of {lab_inventory}")
+    inv = {"all": {"vars": data["all"].get("vars", {}), "hosts": known,
+                   "children": {g: {"hosts": {h: dict(extra.get(h, {})) for h in hs}}
+                                for g, hs in children.items()}}}
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "hosts.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
+    if (hosts_file.parent / "group_vars").is_dir():
+        import shutil
+
+        shutil.copytree(hosts_file.parent / "group_vars", dest / "group_vars", dirs_exist_ok=True)
+    return dest

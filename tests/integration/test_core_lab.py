@@ -5,7 +5,6 @@ deploy changes nothing, and one ZooKeeper member down leaves the quorum holding.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from bigdata_admin.health import remote
 from bigdata_admin.health.core import secrets_dir
 from bigdata_admin.health.smoke_runner import run as run_smoke
 from bigdata_admin.health.status import collect
+from bigdata_admin.lab.labinventory import with_groups
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab]
 
@@ -33,15 +33,7 @@ def _lab_inventory_parts(lab: Any) -> tuple[dict[str, Any], Path]:
 
 def write_inventory(lab: Any, dest: Path, children: dict[str, list[str]]) -> Path:
     """An inventory of the lab's hosts (same connection vars and group_vars) with only `children`."""
-    data, base = _lab_inventory_parts(lab)
-    dest.mkdir(parents=True, exist_ok=True)
-    inv = {"all": {"vars": data["all"].get("vars", {}), "hosts": data["all"]["hosts"],
-                   "children": {g: {"hosts": {h: {} for h in hs}} for g, hs in children.items()}}}
-    (dest / "hosts.yml").write_text(yaml.safe_dump(inv, sort_keys=False))
-    if (base / "group_vars").is_dir():
-        shutil.copytree(base / "group_vars", dest / "group_vars", dirs_exist_ok=True)
-    return dest
-
+    return with_groups(Path(lab.inventory), dest, children)
 
 @pytest.fixture(scope="module")
 def core_inventory(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:

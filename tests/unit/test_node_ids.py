@@ -154,7 +154,8 @@ def test_duplicate_myid_stops_the_zookeeper_play(tmp_path: Path) -> None:
     assert not (tmp_path / "files" / "n1" / "zoo.cfg").exists()
 
 
-def _plugin_run(tmp: Path, explicit: dict[str, int], stored: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _plugin_run(tmp: Path, explicit: dict[str, int],
+                stored: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The action plugin in a one-task play (found, as in the real plays, through role bigdata_defaults),
     `stored` given as a looped slurp registers it."""
     results = [{"item": h, "content": base64.b64encode(t.encode()).decode(), "failed": False}
