@@ -60,6 +60,31 @@ def short_error(exc: BaseException) -> str:
     return re.sub(r"^.* failed: ", "", lines[0])
 
 
+def java_error(text: str, limit: int = 400) -> str:
+    """The root cause of a Java error that a server relays in its answer (HiveServer2 and the Spark
+    Thrift Server send the whole stack trace): frames dropped, the innermost `Class: message` of the
+    last `Caused by:` (else of the first line) kept, on one line of at most `limit` characters.
+
+    `...HiveSQLException: Error running query: ...AccessControlException Permission denied: user=x`
+    -> `AccessControlException: Permission denied: user=x`.
+    """
+    import re
+
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    messages = [ln for ln in lines if not ln.startswith("at ") and not re.match(r"^\.\.\. \d+ more", ln)]
+    if not messages:
+        return text.strip()[:limit]
+    causes = [i for i, ln in enumerate(messages) if ln.startswith("Caused by:")]
+    at = causes[-1] if causes else 0
+    core = messages[at].removeprefix("Caused by:").strip()
+    if core.endswith(":") and at + 1 < len(messages):  # the message went on the next line
+        core = f"{core} {messages[at + 1]}"
+    found = list(re.finditer(r"([A-Za-z_$][\w$]*(?:Exception|Error))\b:?\s*", core))
+    if found and core[found[-1].end():].strip():
+        core = f"{found[-1].group(1)}: {core[found[-1].end():].strip()}"
+    return core[:limit]
+
+
 def reason(exc: BaseException) -> str:
     """A short reason for people instead of a library's raw exception text.
 

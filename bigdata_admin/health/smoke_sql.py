@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from bigdata_admin.health import SmokeResult, smoke
+from bigdata_admin.health.core import java_error
 from bigdata_admin.inventory import Cluster
 
 ROWS = [(1, "alpha"), (2, "beta"), (3, "gamma")]
@@ -70,7 +71,7 @@ def _run(cluster: Cluster, service: str, component: str, driver: str) -> SmokeRe
         detail = exc.message + (f" Fix: {exc.fix}" if exc.fix else "")
         passed, data = False, {"driver": driver}
     except Exception as exc:  # a smoke test reports failures, it does not crash the run
-        passed, detail, data = False, f"{type(exc).__name__}: {exc}", {"driver": driver}
+        passed, detail, data = False, f"{type(exc).__name__}: {java_error(str(exc))}", {"driver": driver}
     return SmokeResult(name, component, passed, round(time.monotonic() - start, 3), detail, data)
 
 

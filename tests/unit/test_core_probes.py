@@ -124,3 +124,27 @@ def test_short_error_keeps_the_telling_line() -> None:
                     'pg_hba.conf entry for host "10.0.0.9"\nconnection to server at "10.0.0.1" failed: again')
     assert short_error(exc) == 'FATAL:  no pg_hba.conf entry for host "10.0.0.9"'
     assert short_error(Exception()) == "Exception"
+
+
+def test_java_error_keeps_the_root_cause_of_a_relayed_stack_trace() -> None:
+    from bigdata_admin.health.core import java_error
+
+    relayed = (
+        "org.apache.hive.service.cli.HiveSQLException: Error running query: org.apache.spark.sql."
+        "AnalysisException: org.apache.hadoop.hive.ql.metadata.HiveException: MetaException(message:Got "
+        "exception: org.apache.hadoop.security.AccessControlException Permission denied: user=bigdata-admin, "
+        'access=WRITE, inode="/user/hive/warehouse":hive:hadoop:drwxrwxr-t\n'
+        "\tat org.apache.spark.sql.hive.thriftserver.HiveThriftServerErrors$.runningQueryError(x.scala:43)\n"
+        "\tat java.base/java.lang.Thread.run(Thread.java:840)\n"
+        "Caused by: org.apache.spark.sql.AnalysisException:\n"
+        "org.apache.hadoop.hive.ql.metadata.HiveException: MetaException(message:Got exception: "
+        "org.apache.hadoop.security.AccessControlException Permission denied: user=bigdata-admin, "
+        'access=WRITE, inode="/user/hive/warehouse":hive:hadoop:drwxrwxr-t\n'
+        "\tat org.apache.hadoop.hdfs.server.namenode.FSPermissionChecker.check(FSPermissionChecker.java)\n"
+        "\t... 42 more\n")
+    assert java_error(relayed) == ("AccessControlException: Permission denied: user=bigdata-admin, "
+                                   'access=WRITE, inode="/user/hive/warehouse":hive:hadoop:drwxrwxr-t')
+    assert java_error("Error while compiling statement: FAILED: SemanticException [Error 10001]: Table not "
+                      "found t") == "SemanticException: [Error 10001]: Table not found t"
+    assert java_error("plain message") == "plain message"
+    assert len(java_error("x" * 5000)) == 400
