@@ -128,7 +128,8 @@ def resolve_with_exclusions(name: str, deps: list[tuple[str, list[str]]], local_
         (work / "pom.xml").write_text(layout_pom(name, deps))
         (work / "settings.xml").write_text(settings(repository))
         listing = work / "deps.txt"
-        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
+        cmd = ["mvn", "-B", "-q", "-Dstyle.color=never", "--strict-checksums",
+               "-s", str(work / "settings.xml"),
                f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
                "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
         try:
