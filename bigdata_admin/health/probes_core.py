@@ -167,7 +167,7 @@ def storm_nimbus(cluster: Cluster, host: Host) -> ProbeResult:
     data = {"nimbuses": state.nimbuses, "leader": state.leader, "root": state.root}
     if not storm_zk.nimbus_registered(state.nimbuses, host, thrift):
         return ProbeResult(host.name, "storm_nimbus", False, "unregistered",
-                           f"thrift port {thrift} open but {mine} is not under {state.root}/nimbuses "
+                           f"thrift port {thrift} open but {addr} is not under {state.root}/nimbuses "
                            f"({len(state.nimbuses)} registered)", data)
     leader = state.leader in (mine, f"{host.name}:{thrift}")
     status = "leader" if leader else "not-a-leader"

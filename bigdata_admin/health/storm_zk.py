@@ -4,10 +4,11 @@ the supervisors and topologies with, without Storm's UI (which needs the web bun
 Storm keeps its cluster state under `storm.zookeeper.root` (the role's `storm_zookeeper_root`,
 default `/storm`):
 
-    nimbuses/<host>:<port>       one per running Nimbus (data: a NimbusSummary)
+    nimbuses/<host>              one per running Nimbus (data: a NimbusSummary); Storm 2.8 names
+                                 the node by storm.local.hostname alone
     leader-lock/_c_<uuid>-latch-<seq>   Curator LeaderLatch: the lowest sequence is the leader; its
-                                 data is the Nimbus id `<host>:<port>`
-    supervisors/<supervisor-id>  one per running supervisor (data: a SupervisorInfo)
+                                 data is `<host>:<thrift port>:<n>` (2.8 writes e.g. `10.0.0.11:6627:0`)
+    supervisors/<uuid>-<host>    one per running supervisor (data: a SupervisorInfo)
     storms/<topology-id>         one per submitted topology (data: a StormBase); the id is
                                  `<name>-<counter>-<submit time>`
     assignments/<topology-id>    its assignment (data: an Assignment, with the hosts of its workers)
@@ -50,9 +51,9 @@ class StormZkError(Exception):
 class StormZk:
     root: str
     nimbuses: list[str] = field(default_factory=list)
-    """Children of nimbuses/: `<host>:<port>` of each running Nimbus."""
+    """Children of nimbuses/: the host (`<host>:<port>` in other Storm versions) of each running Nimbus."""
     leader: str | None = None
-    """The leader's Nimbus id `<host>:<port>` (from leader-lock), None without a leader."""
+    """The leader's `<host>:<port>` (from leader-lock), None without a leader."""
     supervisors: dict[str, bytes] = field(default_factory=dict)
     """Supervisor id -> its SupervisorInfo, gunzipped."""
     storms: list[str] = field(default_factory=list)
@@ -108,11 +109,13 @@ def host_in_payload(data: bytes, names: Iterable[str]) -> bool:
 
 
 def latch_leader(latches: dict[str, bytes]) -> str | None:
-    """The participant id of the lowest-sequence Curator latch node (`..-latch-<seq>` -> data)."""
+    """`<host>:<port>` from the participant id of the lowest-sequence Curator latch node
+    (`..-latch-<seq>` -> data such as `10.0.0.11:6627:0`)."""
     ranked = sorted((int(m.group(1)), name) for name in latches if (m := _LATCH_SEQ.search(name)))
     if not ranked:
         return None
-    return latches[ranked[0][1]].decode("utf-8", errors="replace").strip() or None
+    text = latches[ranked[0][1]].decode("utf-8", errors="replace").strip()
+    return ":".join(text.split(":")[:2]) or None
 
 
 def topology_id(ids: Iterable[str], name: str) -> str | None:
@@ -122,8 +125,9 @@ def topology_id(ids: Iterable[str], name: str) -> str | None:
 
 
 def nimbus_registered(nimbuses: Iterable[str], host: Host, thrift_port: int) -> bool:
-    """Whether `host` (address or name) with `thrift_port` is among the nimbuses/ children."""
-    return any(n in (f"{address(host)}:{thrift_port}", f"{host.name}:{thrift_port}") for n in nimbuses)
+    """Whether `host` (address or name, alone or with `thrift_port`) is among the nimbuses/ children."""
+    names = {address(host), host.name}
+    return any(n in names | {f"{x}:{thrift_port}" for x in names} for n in nimbuses)
 
 
 def _children(client: Any, path: str) -> list[str]:

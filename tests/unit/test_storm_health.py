@@ -41,9 +41,11 @@ def test_payload_gunzips_and_host_match_is_exact() -> None:
 
 
 def test_leader_is_the_lowest_latch_sequence() -> None:
-    latches = {"_c_b2-latch-0000000007": b"10.0.0.12:6627", "_c_a1-latch-0000000003": b"10.0.0.11:6627",
+    # Storm 2.8 writes `<host>:<port>:0` as the participant id.
+    latches = {"_c_b2-latch-0000000007": b"10.0.0.12:6627:0", "_c_a1-latch-0000000003": b"10.0.0.11:6627:0",
                "stray": b"x"}
     assert storm_zk.latch_leader(latches) == "10.0.0.11:6627"
+    assert storm_zk.latch_leader({"_c_a-latch-0000000001": b"10.0.0.11:6627"}) == "10.0.0.11:6627"
     assert storm_zk.latch_leader({}) is None
     assert storm_zk.latch_leader({"_c_a-latch-0000000001": b""}) is None
 
@@ -104,10 +106,15 @@ def test_nimbus_probe_needs_its_port_and_a_registration(cluster: inventory.Clust
     thrift = int(cluster.var("storm_nimbus_port"))
     open_ports: set[int] = {thrift}
     monkeypatch.setattr(probes_core, "port_open", lambda addr, p, *a: p in open_ports)
-    state = _state(nimbuses=[f"10.0.0.11:{thrift}"], leader=f"10.0.0.11:{thrift}")
+    state = _state(nimbuses=["10.0.0.11"], leader=f"10.0.0.11:{thrift}")  # as Storm 2.8 registers
     monkeypatch.setattr(probes_core, "_storm_state", lambda c: state)
     r = probes_core.storm_nimbus(cluster, h1)
     assert r.healthy and r.state == "leader" and "registered in ZooKeeper" in r.detail
+    state.nimbuses = [f"10.0.0.11:{thrift}"]
+    assert probes_core.storm_nimbus(cluster, h1).healthy
+    state.nimbuses = ["10.0.0.111"]
+    assert not probes_core.storm_nimbus(cluster, h1).healthy
+    state.nimbuses = ["10.0.0.11"]
 
     state.leader = f"10.0.0.99:{thrift}"
     r = probes_core.storm_nimbus(cluster, h1)
