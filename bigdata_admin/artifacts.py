@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +53,7 @@ from bigdata_admin.maven import (
     resolve,
     verify_bundle,
 )
-from bigdata_admin.storm_bundle import build_storm_bundle, storm_local_installs
+from bigdata_admin.storm_bundle import build_storm_bundle, build_storm_webapp_bundle, storm_local_installs
 
 MANIFEST = "manifest.json"
 USER_AGENT = "bigdata-admin (artifact fetch)"
@@ -231,6 +231,8 @@ def states(artifacts: list[Artifact], cache: Path | None = None) -> list[Artifac
             # Built from another artifact list (an older bigdata-admin or another repository).
             verified = False
             note = "bundle built from other coordinates: fetch rebuilds it"
+        if not verified and a.required_by is not None:
+            note = partial_note(a)
         if not a.fetchable:
             note = f"container image {a.extra.get('image')}: needs a registry (see `artifacts fetch`)"
         elif (cache / (a.filename + ".part")).is_file():
@@ -446,7 +448,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
                   f"dependencies) from {repository}")
     unpublished: list[str] = []
     if a.component == "storm":  # several lib dirs and web assets, as Storm's release lays them out
-        meta = build_storm_bundle(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
+        build = build_storm_webapp_bundle if a.extra.get("bundle") == "storm-webapp" else build_storm_bundle
+        meta = build(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
         unpublished = storm_local_installs(meta)
         for name in unpublished:
             reporter.note(f"{name}: installed into the local Maven repository by hand (no published SHA-1)")
@@ -456,7 +459,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
                             coordinates=coordinates, webapps_from=webapps)
     digest = Checksum("sha256", file_digest(cache / a.filename, "sha256"))
     record(cache, a, digest, source="maven",
-           extra={"url": repository, "jars": sum(1 for k in meta["files"] if k.startswith("lib/")),
+           extra={"url": repository,
+                  "jars": sum(1 for k in meta["files"] if k.startswith(("lib/", "lib-"))),
                   "coordinates": [str(c) for c in coordinates]})
     reporter.note(f"{a.filename}: {len(meta['files'])} files, "
                   + (f"{len(unpublished)} installed by hand, the others " if unpublished else "each ")
@@ -525,8 +529,24 @@ def fetch(cluster: Any, components: Iterable[str] | None = None, *, cache: Path 
             outcomes.append(Outcome(a, True, "fetched", str(cache / a.filename)))
         except (DownloadError, ChecksumFileError, ChecksumMismatch, MavenError, urllib.error.URLError,
                 OSError) as exc:
-            outcomes.append(Outcome(a, False, "failed", _error_text(exc)))
+            message = _error_text(exc)
+            if isinstance(exc, MavenError) and exc.fix:
+                message += f"\nfix: {exc.fix}"
+            if a.required_by is not None:
+                message += "\n" + partial_note(a)
+            outcomes.append(Outcome(a, False, "failed", message))
     return outcomes
+
+
+def partial_note(a: Artifact) -> str:
+    """What a deploy does without an artifact only some of its groups need (`required_by`)."""
+    others = [g for g in a.groups if g not in required_groups(a)]
+    text = "unavailable for " + (", ".join(required_groups(a)) or "no group")
+    if required_groups(a):
+        text += ": `deploy --skip-unavailable` leaves " + ", ".join(required_groups(a)) + " out"
+    if others:
+        text += f" and deploys {', '.join(others)} without it"
+    return text
 
 
 def _checksum_file_for(a: Artifact, cache: Path) -> Path | None:
@@ -708,13 +728,19 @@ def clean_partials(cache: Path | None = None) -> list[Path]:
 @dataclass
 class Skipped:
     tag: str
-    """The play tag skipped (a role name: zookeeper, hdfs, hive, ...)."""
+    """The play tag (a role name: zookeeper, hdfs, storm, ...) of the groups left out."""
     files: list[str]
     reason: str
     fetch_command: str
+    groups: list[str] = field(default_factory=list)
+    """The inventory groups (with hosts) left out: all the role's when `whole`."""
+    whole: bool = True
+    """True: the role's play is skipped. False: it runs for its other groups (artifacts whose
+    `required_by` names only some of the role's groups, e.g. storm_ui without Storm's web bundle)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"service": self.tag, "files": self.files, "reason": self.reason, "fetch": self.fetch_command}
+        return {"service": self.tag, "groups": self.groups, "whole": self.whole, "files": self.files,
+                "reason": self.reason, "fetch": self.fetch_command}
 
 
 @dataclass
@@ -724,6 +750,17 @@ class DeployArtifacts:
     skipped: list[Skipped]
     """What `--skip-unavailable` would skip: one entry per play tag."""
     fetch_command: str
+
+    @property
+    def skipped_tags(self) -> dict[str, str]:
+        """Play tags skipped whole -> the reason with the fetch command (for deployment.absent_groups)."""
+        return {s.tag: f"{s.reason}; fetch with `{s.fetch_command}`" for s in self.skipped if s.whole}
+
+    @property
+    def skipped_groups(self) -> dict[str, str]:
+        """Groups left out of roles that still run -> the reason with the fetch command."""
+        return {g: f"{s.reason}; fetch with `{s.fetch_command}`"
+                for s in self.skipped if not s.whole for g in s.groups}
 
 
 def artifact_tags(a: Artifact) -> set[str]:
@@ -742,9 +779,20 @@ def _dependent_tags(a: Artifact) -> set[str]:
     return {BY_GROUP[g].role for g in a.groups if g in BY_GROUP}
 
 
+def required_groups(a: Artifact) -> tuple[str, ...]:
+    """The groups that cannot run without this artifact (`required_by`, else all of `groups`)."""
+    return a.groups if a.required_by is None else a.required_by
+
+
 def deploy_artifacts(cluster: Any, tags: list[str] | None = None, skip_tags: list[str] | None = None,
                      cache: Path | None = None) -> DeployArtifacts:
-    """The artifacts a deploy with these tags needs, which are missing, and what to skip instead."""
+    """The artifacts a deploy with these tags needs, which are missing, and what to skip instead.
+
+    A missing artifact skips the roles of its groups whole, unless it names `required_by`: then
+    only those groups are left out, and a role is skipped whole only when that leaves it no group
+    with hosts (Storm's web bundle missing: storm_ui out, Nimbus and the supervisors deployed)."""
+    from bigdata_admin.services import BY_GROUP, SERVICES
+
     wanted, unwanted = set(tags or []), set(skip_tags or [])
 
     def runs(tag_set: set[str]) -> bool:
@@ -754,18 +802,44 @@ def deploy_artifacts(cluster: Any, tags: list[str] | None = None, skip_tags: lis
 
     needed = [a for a in artifacts_for(cluster) if runs(artifact_tags(a))]
     missing_ = [s.artifact for s in states(needed, cache) if not s.verified]
-    by_tag: dict[str, list[Artifact]] = {}
+    role_groups: dict[str, list[str]] = {}
+    for svc in SERVICES:
+        if cluster.has(svc.group):
+            role_groups.setdefault(svc.role, []).append(svc.group)
+    whole: dict[str, list[Artifact]] = {}
+    partial: dict[str, tuple[set[str], list[Artifact]]] = {}
     for a in missing_:
-        for tag in sorted(_dependent_tags(a)):
-            by_tag.setdefault(tag, []).append(a)
+        if a.required_by is None:
+            for tag in sorted(_dependent_tags(a)):
+                whole.setdefault(tag, []).append(a)
+            continue
+        for g in required_groups(a):
+            if g in BY_GROUP and cluster.has(g):
+                groups, arts = partial.setdefault(BY_GROUP[g].role, (set(), []))
+                groups.add(g)
+                if a not in arts:
+                    arts.append(a)
+    for tag, (groups, arts) in partial.items():
+        if tag in whole or groups >= set(role_groups.get(tag, [])):
+            whole.setdefault(tag, []).extend(x for x in arts if x not in whole.get(tag, []))
     skipped = []
-    for tag, arts in by_tag.items():
-        images = [a for a in arts if not a.fetchable]
-        reason = "missing " + ", ".join(a.filename for a in arts)
-        if images:
-            reason += " (container images: saved with podman, see `bigdata-admin artifacts fetch`)"
-        skipped.append(Skipped(tag, [a.filename for a in arts], reason, fetch_command(cluster, arts)))
+    for tag, arts in whole.items():
+        skipped.append(Skipped(tag, [a.filename for a in arts], _missing_reason(arts),
+                               fetch_command(cluster, arts), list(role_groups.get(tag, [])), True))
+    for tag, (groups, arts) in partial.items():
+        if tag in whole:
+            continue
+        ordered = [g for g in role_groups.get(tag, []) if g in groups]
+        skipped.append(Skipped(tag, [a.filename for a in arts], _missing_reason(arts),
+                               fetch_command(cluster, arts), ordered, False))
     return DeployArtifacts(needed, missing_, skipped, fetch_command(cluster))
+
+
+def _missing_reason(arts: list[Artifact]) -> str:
+    reason = "missing " + ", ".join(a.filename for a in arts)
+    if any(not a.fetchable for a in arts):
+        reason += " (container images: saved with podman, see `bigdata-admin artifacts fetch`)"
+    return reason
 
 
 def java_overrides(cluster: Any, skipped: list[Skipped]) -> dict[str, Any]:
@@ -778,8 +852,8 @@ def java_overrides(cluster: Any, skipped: list[Skipped]) -> dict[str, Any]:
 
     from bigdata_admin.services import SERVICES
 
-    skipped_tags = {s.tag for s in skipped}
-    if not skipped_tags:
+    skipped_tags = {s.tag for s in skipped if s.whole}
+    if not skipped:
         return {}
     defaults = paths.roles_dir() / "java" / "defaults" / "main.yml"
     try:
@@ -790,5 +864,6 @@ def java_overrides(cluster: Any, skipped: list[Skipped]) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         return {}
     drop = {s.group for s in SERVICES if s.role in skipped_tags}
+    drop |= {g for s in skipped if not s.whole for g in s.groups}
     kept = {g: c for g, c in mapping.items() if g not in drop}
     return {"java_group_components": kept} if len(kept) != len(mapping) else {}

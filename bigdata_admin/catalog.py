@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
-from bigdata_admin.storm_bundle import storm_top_level
+from bigdata_admin.storm_bundle import storm_top_level, storm_webapp_top_level
 
 Kind = Literal["tarball", "bundle", "jar", "wheel", "sdist", "image"]
 Source = Literal["apache", "temurin", "maven", "pypi", "registry"]
@@ -56,6 +56,10 @@ class Artifact:
     """Inventory groups whose hosts need it."""
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     """Source-specific details: `major` (Java), `project`/`sdist` (PyPI), `image` (registry)."""
+    required_by: tuple[str, ...] | None = None
+    """The groups that cannot run without it when only some of `groups` (a deploy lacking it leaves
+    out just these; the role runs for its other groups, which do without it: Storm's supervisors run
+    without their logviewer). None: all of `groups`, whose roles are skipped whole."""
 
     @property
     def checksum_filename(self) -> str | None:
@@ -73,7 +77,9 @@ class Artifact:
             "component": self.component, "version": self.version, "filename": self.filename,
             "kind": self.kind, "source": self.source, "urls": list(self.urls),
             "checksum_urls": list(self.checksum_urls), "algorithm": self.algorithm,
-            "groups": list(self.groups), **self.extra,
+            "groups": list(self.groups),
+            "required_by": list(self.groups if self.required_by is None else self.required_by),
+            **self.extra,
         }
 
 
@@ -164,8 +170,11 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
     if component == "hbase":
         return hbase_maven_coordinates(v, hadoop_version or "3.4.2"), []
     if component == "storm":
-        # Laid out as Storm's release (lib, lib-worker, lib-webapp, public): see storm_bundle.py.
+        # The daemons' part of Storm's release layout (lib, lib-worker): see storm_bundle.py.
         return storm_top_level(v), []
+    if component == "storm-webapp":
+        # The UI's and the logviewer's part (lib-webapp, public), a bundle of its own.
+        return storm_webapp_top_level(v), []
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
@@ -208,6 +217,25 @@ def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENT
     return Artifact(component, version, f"{component}-{version}-maven.tar.gz", "bundle", "maven",
                     (repository,), (), "sha256", groups,
                     {"repository": repository, "coordinates": coordinates, "webapps_from": webapps})
+
+
+STORM_WEBAPP_GROUPS = ("storm_ui", "storm_supervisor")
+"""Groups whose hosts run a daemon of Storm's web bundle: the UI, the supervisors' logviewer."""
+STORM_WEBAPP_REQUIRED_BY = ("storm_ui",)
+"""Groups that cannot run without the web bundle (a supervisor runs without its logviewer)."""
+
+
+def storm_webapp_artifact(version: str, repository: str = MAVEN_CENTRAL,
+                          groups: tuple[str, ...] = STORM_WEBAPP_GROUPS) -> Artifact:
+    """Storm's web bundle `storm-webapp-<version>-maven.tar.gz` (lib-webapp/, public/; storm_bundle.py).
+
+    Component "storm" (`artifacts fetch storm` includes it). Only the groups of STORM_WEBAPP_REQUIRED_BY
+    among `groups` need it: a deploy lacking it leaves out the UI and deploys the supervisors without
+    their logviewer."""
+    base = maven_artifact("storm-webapp", version, repository=repository, groups=groups)
+    return Artifact("storm", version, base.filename, "bundle", "maven", base.urls, (), "sha256", groups,
+                    {**base.extra, "bundle": "storm-webapp"},
+                    required_by=tuple(g for g in groups if g in STORM_WEBAPP_REQUIRED_BY))
 
 
 def install_source(cluster: Any, component: str) -> str:
@@ -343,6 +371,9 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
                                       groups=groups, hadoop_version=hadoop))
             if component == "storm":
                 out.append(flux_core_artifact(version, repository, groups))
+                web_groups = tuple(g for g in groups if g in STORM_WEBAPP_GROUPS)
+                if web_groups:
+                    out.append(storm_webapp_artifact(version, repository, web_groups))
             continue
         out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
                                    kafka_scala=scala, groups=groups))

@@ -9,7 +9,8 @@ a skipped one are skipped too (HBase without HDFS, Impala without Hive, ...).
 Each deploy records, per inventory, which groups it deployed and which it skipped with the reason
 (`<state>/deployments/<key>.json`); `status` and `smoke` report the others as not deployed.
 
-    absent = absent_groups(cluster, {"hive": "missing apache-hive-3.1.3-bin.tar.gz"})
+    absent = absent_groups(cluster, {"hive": "missing apache-hive-3.1.3-bin.tar.gz"},
+                           {"storm_ui": "missing storm-webapp-2.8.3-maven.tar.gz"})
     view = write_view(cluster, absent)                  # Path of the view's directory
     record_deploy(cluster, deployed_groups, absent, run_id)
     not_deployed(cluster)                               # group -> reason
@@ -58,12 +59,14 @@ def groups_of_role(role: str) -> list[str]:
     return [s.group for s in services.SERVICES if s.role == role]
 
 
-def absent_groups(cluster: Cluster, skipped_roles: Mapping[str, str]) -> dict[str, str]:
+def absent_groups(cluster: Cluster, skipped_roles: Mapping[str, str],
+                  skipped_groups: Mapping[str, str] | None = None) -> dict[str, str]:
     """Inventory groups to treat as absent -> the reason, for a deploy skipping `skipped_roles`.
 
-    `skipped_roles` maps a play tag (role name) to why it is skipped. Adds the groups no role
-    deploys (`no_role()`) and, transitively, every role that requires a skipped role. Only groups
-    with hosts in `cluster` are returned.
+    `skipped_roles` maps a play tag (role name) to why it is skipped; `skipped_groups` maps single
+    groups to why they are left out of a role that still runs for its other groups (storm_ui without
+    Storm's web bundle). Adds the groups no role deploys (`no_role()`) and, transitively, every role
+    that requires a skipped role. Only groups with hosts in `cluster` are returned.
     """
     reasons: dict[str, str] = dict(skipped_roles)
     present_roles = {s.role for s in services.SERVICES if cluster.has(s.group)}
@@ -87,6 +90,8 @@ def absent_groups(cluster: Cluster, skipped_roles: Mapping[str, str]) -> dict[st
             out[svc.group] = roleless[svc.group]
         elif svc.role in reasons:
             out[svc.group] = reasons[svc.role]
+        elif svc.group in (skipped_groups or {}):
+            out[svc.group] = (skipped_groups or {})[svc.group]
     return out
 
 

@@ -278,6 +278,12 @@ def read_bundle_json(bundle: Path) -> dict[str, Any]:
                      fix=f"Delete {bundle} and fetch again.")
 
 
+def _in_jar_dir(rel: str) -> bool:
+    """A path under a bundle's jar directories: lib/, and Storm's lib-worker/ and lib-webapp/."""
+    top = rel.split("/", 1)[0]
+    return "/" in rel and (top == "lib" or top.startswith("lib-"))
+
+
 def verify_bundle(bundle: Path, local_repo: Path) -> tuple[bool, str]:
     """Re-check every jar of a bundle against the SHA-1 the repository published.
 
@@ -294,7 +300,7 @@ def verify_bundle(bundle: Path, local_repo: Path) -> tuple[bool, str]:
     with tarfile.open(bundle, "r:gz") as tar:
         for member in tar:
             rel = member.name[len(top) + 1:] if member.name.startswith(top + "/") else ""
-            if not rel.startswith("lib/") or not member.isfile():
+            if not _in_jar_dir(rel) or not member.isfile():
                 continue
             entry = files.get(rel)
             if entry is None:
@@ -321,7 +327,7 @@ def verify_bundle(bundle: Path, local_repo: Path) -> tuple[bool, str]:
             if digest != published:
                 return False, f"{rel}: SHA-1 {digest} differs from {source} ({published})"
             seen += 1
-    missing = [k for k in files if k.startswith("lib/")]
+    missing = [k for k in files if _in_jar_dir(k)]
     if seen != len(missing):
         return False, f"{len(missing) - seen} jar(s) listed in {BUNDLE_JSON} are missing from the bundle"
     return True, f"{seen} jars match the repository's published SHA-1"

@@ -28,6 +28,9 @@ class Service:
     """Port name of its web UI, if any."""
     ui_path: str = "/"
     description: str = ""
+    optional_ports: tuple[str, ...] = ()
+    """Port names of a companion daemon the deploy may leave out (the supervisors' logviewer, part of
+    Storm's web bundle): `status` does not require them open."""
 
     @property
     def uses_java(self) -> bool:
@@ -38,8 +41,9 @@ NON_JVM_COMPONENTS = frozenset({"redis", "postgresql", "gpu", "impala"})
 
 
 def _s(group: str, component: str, role: str, unit: str, ports: dict[str, str],
-       memory: tuple[str, ...], ui: str | None = None, description: str = "", ui_path: str = "/") -> Service:
-    return Service(group, component, role, unit, ports, memory, ui, ui_path, description)
+       memory: tuple[str, ...], ui: str | None = None, description: str = "", ui_path: str = "/",
+       optional_ports: tuple[str, ...] = ()) -> Service:
+    return Service(group, component, role, unit, ports, memory, ui, ui_path, description, optional_ports)
 
 
 SERVICES: tuple[Service, ...] = (
@@ -103,7 +107,7 @@ SERVICES: tuple[Service, ...] = (
        {"thrift": "storm_nimbus_port"}, ("storm_nimbus_heap_mb",), description="Storm Nimbus"),
     _s("storm_supervisor", "storm", "storm", "storm-supervisor",
        {"logviewer": "storm_logviewer_port"}, ("storm_supervisor_heap_mb",),
-       description="Storm supervisor and logviewer"),
+       description="Storm supervisor and logviewer", optional_ports=("logviewer",)),
     _s("storm_ui", "storm", "storm", "storm-ui",
        {"http": "storm_ui_port"}, ("storm_ui_heap_mb",), ui="http", description="Storm UI"),
     _s("redis", "redis", "redis", "redis-server",

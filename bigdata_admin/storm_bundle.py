@@ -1,22 +1,31 @@
-"""Storm's bundle: the binary distribution's layout, rebuilt from Storm's jars on a Maven repository.
+"""Storm's bundles: the binary distribution's layout, rebuilt from Storm's jars on a Maven repository.
 
 Storm's release tarball (`final-package`) is not on Maven Central, and its daemons expect more than
 one `lib/`: the Supervisor starts workers on `$STORM_HOME/lib-worker/*`, the UI and the logviewer add
-`lib-webapp/*`, and the UI serves `$STORM_HOME/public/`. The bundle mirrors Storm's own assembly
-(storm-dist/binary)::
+`lib-webapp/*`, and the UI serves `$STORM_HOME/public/`. The layout mirrors Storm's own assembly
+(storm-dist/binary), split in two bundles that unpack into the same directory:
 
+    storm-<version>-maven.tar.gz (the daemon bundle: Nimbus, Supervisors, workers, `storm` commands)
     storm-<version>/
         lib/*.jar            storm-core and its runtime dependencies (daemons, `storm` commands)
         lib-worker/*.jar     storm-client and its runtime dependencies (topology workers)
-        lib-webapp/*.jar     storm-webapp's dependencies not already in lib/ (UI, logviewer)
-        public/...           the UI's web assets (the storm-webapp jar's WEB-INF/)
         extlib/, extlib-daemon/   empty, as in the release
         bundle.json          as maven.py's, plus "origin" of each file
+
+    storm-webapp-<version>-maven.tar.gz (the web bundle: the UI and the logviewer)
+    storm-webapp-<version>/
+        lib-webapp/*.jar     storm-webapp's dependencies not already in lib/
+        public/...           the UI's web assets (the storm-webapp jar's WEB-INF/)
+        bundle.json
+
+The split exists because some Maven repositories (this project's Maven Central mirror among them)
+do not serve storm-webapp: the daemon bundle is then still fetched, and a deploy with
+`--skip-unavailable` leaves out only the UI (group storm_ui) and the supervisors' logviewer.
 
 Each directory is one `mvn dependency:list` (strict checksums) over a POM naming its top-level
 artifacts and exclusions. `storm-clojure` is excluded from lib/: it pulls `carbonite` from Clojars,
 which a Maven Central mirror does not serve, and only Clojure-DSL topologies use it. flux-core
-(a shaded jar that runs Flux YAML topologies) is not in the bundle: its parent POM `flux` is not
+(a shaded jar that runs Flux YAML topologies) is not in the bundles: its parent POM `flux` is not
 always published, so the catalog fetches the jar itself with its `.sha1` (catalog.flux_core_artifact).
 
 Every file is checked against the `.sha1` the repository published. A file that Maven records as
@@ -24,7 +33,8 @@ installed into the local repository by hand (`mvn install:install-file`, e.g. st
 from Storm's source where the repository lacks it) has no published checksum: its own SHA-1 is
 recorded with origin "local-install" and `storm_local_installs()` names it.
 
-Errors: MavenError (exit 1) with the failing command's last lines and the fix.
+Errors: MavenError (exit 1) with the failing command's last lines and the fix (for a repository
+lacking storm-webapp: scripts/storm-webapp-from-source).
 """
 
 from __future__ import annotations
@@ -60,20 +70,33 @@ TIMESTAMP_TOKEN = "${packageTimestamp}"
 
 
 def storm_top_level(version: str) -> list[str]:
-    """The top-level coordinates of Storm's bundle (what the catalog and bundle.json record)."""
-    names = ("storm-core", "storm-client", "storm-webapp")
-    return [f"{STORM_GROUP}:{a}:{version}" for a in names]
+    """The top-level coordinates of Storm's daemon bundle (what the catalog and bundle.json record)."""
+    return [f"{STORM_GROUP}:{a}:{version}" for a in ("storm-core", "storm-client")]
 
 
-def storm_layout(version: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:
-    """[(directory, [(coordinate, exclusions "group:artifact", '*:*' = all)])] in build order."""
+def storm_webapp_top_level(version: str) -> list[str]:
+    """The top-level coordinates of Storm's web bundle (the UI and the logviewer)."""
+    return [f"{STORM_GROUP}:storm-webapp:{version}"]
+
+
+Layout = list[tuple[str, list[tuple[str, list[str]]]]]
+"""[(directory, [(coordinate, exclusions "group:artifact", '*:*' = all)])] in build order."""
+
+
+def storm_layout(version: str) -> Layout:
+    """The daemon bundle's directories: lib/ (storm-core) and lib-worker/ (storm-client)."""
     g = STORM_GROUP
     return [
         ("lib", [(f"{g}:storm-core:{version}", [f"{g}:storm-clojure"])]),
         ("lib-worker", [(f"{g}:storm-client:{version}", [])]),
-        ("lib-webapp", [(f"{g}:storm-webapp:{version}", ["org.glassfish.jersey.ext:jersey-metainf-services",
-                                                         "org.glassfish.jersey.ext:jersey-bean-validation"])]),
     ]
+
+
+def storm_webapp_layout(version: str) -> Layout:
+    """The web bundle's directory lib-webapp/ (storm-webapp; what lib/ has is dropped from it)."""
+    jersey = "org.glassfish.jersey.ext"
+    excluded = [f"{jersey}:jersey-metainf-services", f"{jersey}:jersey-bean-validation"]
+    return [("lib-webapp", [(f"{STORM_GROUP}:storm-webapp:{version}", excluded)])]
 
 
 def layout_pom(name: str, deps: list[tuple[str, list[str]]]) -> str:
@@ -105,7 +128,8 @@ def resolve_with_exclusions(name: str, deps: list[tuple[str, list[str]]], local_
         (work / "pom.xml").write_text(layout_pom(name, deps))
         (work / "settings.xml").write_text(settings(repository))
         listing = work / "deps.txt"
-        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
+        cmd = ["mvn", "-B", "-q", "-Dstyle.color=never", "--strict-checksums",
+               "-s", str(work / "settings.xml"),
                f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
                "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
         try:
@@ -180,43 +204,37 @@ def public_assets(webapp_jar: Path, stamp: str) -> dict[str, bytes | None]:
     return out
 
 
-def build_storm_bundle(dest: Path, version: str, repository: str, local_repo: Path) -> dict[str, Any]:
-    """Resolve Storm's layout and write `dest` (reproducible: sorted, mtime 0). Returns its bundle.json."""
-    top = f"storm-{version}"
-    files: dict[str, dict[str, str]] = {}
-    entries: list[tuple[str, Path]] = []
-    in_lib: set[tuple[str, str, str]] = set()
-    webapp_jar: Path | None = None
-    for directory, deps in storm_layout(version):
-        resolved = resolve_with_exclusions(f"bundle-storm-{version}-{directory.replace('/', '-')}", deps,
-                                           local_repo, repository)
-        taken: set[str] = set()
-        for r in sorted(resolved, key=lambda r: str(r.coordinate)):
-            c = r.coordinate
-            key = (c.group, c.artifact, c.classifier)
-            if r.path.suffix != ".jar":
-                continue
-            if directory == "lib-webapp" and key in in_lib:
-                continue  # the UI and logviewer have lib/ on their classpath too (Storm's own rule)
-            if directory == "lib":
-                in_lib.add(key)
-            if c.group == STORM_GROUP and c.artifact == "storm-webapp":
-                webapp_jar = r.path
-            sha1, origin = checked_sha1(r.path)
-            name = f"{c.group}.{r.path.name}" if r.path.name in taken else r.path.name
-            taken.add(name)
-            files[f"{directory}/{name}"] = {"coordinate": str(c), "sha1": sha1, "origin": origin}
-            entries.append((f"{directory}/{name}", r.path))
-    if webapp_jar is None:
-        raise MavenError("storm-webapp was not resolved", fix="Report this: the layout names it.")
-    public = public_assets(webapp_jar, version)
-    meta = {"component": "storm", "version": version, "repository": repository,
-            "coordinates": storm_top_level(version), "files": files}
+def _resolve_dir(version: str, directory: str, deps: list[tuple[str, list[str]]], repository: str,
+                 local_repo: Path) -> list[Resolved]:
+    """The jars of one bundle directory, sorted by coordinate."""
+    resolved = resolve_with_exclusions(f"bundle-storm-{version}-{directory.replace('/', '-')}", deps,
+                                       local_repo, repository)
+    return [r for r in sorted(resolved, key=lambda r: str(r.coordinate)) if r.path.suffix == ".jar"]
+
+
+def _key(r: Resolved) -> tuple[str, str, str]:
+    return (r.coordinate.group, r.coordinate.artifact, r.coordinate.classifier)
+
+
+def _add_dir(directory: str, jars: list[Resolved], files: dict[str, dict[str, str]],
+             entries: list[tuple[str, Path]]) -> None:
+    """Record `jars` under `directory` (checked against their published SHA-1)."""
+    taken: set[str] = set()
+    for r in jars:
+        sha1, origin = checked_sha1(r.path)
+        name = f"{r.coordinate.group}.{r.path.name}" if r.path.name in taken else r.path.name
+        taken.add(name)
+        files[f"{directory}/{name}"] = {"coordinate": str(r.coordinate), "sha1": sha1, "origin": origin}
+        entries.append((f"{directory}/{name}", r.path))
+
+
+def _write_bundle(dest: Path, top: str, dirs: set[str], entries: list[tuple[str, Path]],
+                  public: dict[str, bytes | None], meta: dict[str, Any]) -> None:
+    """Write the tarball `dest` (reproducible: sorted, mtime 0) through `dest.part`."""
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
             tarfile.open(fileobj=gz, mode="w") as tar:
-        dirs = {"", "lib", "lib-worker", "lib-webapp", "extlib", "extlib-daemon", "public"}
-        for d in sorted(dirs):
+        for d in sorted(dirs | {""}):
             _tar_add_dir(tar, f"{top}/{d}".rstrip("/"))
         for rel, path in sorted(entries):
             _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
@@ -229,6 +247,47 @@ def build_storm_bundle(dest: Path, version: str, repository: str, local_repo: Pa
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
         _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
     os.replace(tmp, dest)
+
+
+def build_storm_bundle(dest: Path, version: str, repository: str, local_repo: Path) -> dict[str, Any]:
+    """Resolve the daemon bundle (lib/, lib-worker/) and write `dest`. Returns its bundle.json.
+
+    Raises MavenError when Maven cannot resolve storm-core or storm-client or a checksum differs."""
+    files: dict[str, dict[str, str]] = {}
+    entries: list[tuple[str, Path]] = []
+    for directory, deps in storm_layout(version):
+        _add_dir(directory, _resolve_dir(version, directory, deps, repository, local_repo), files, entries)
+    meta = {"component": "storm", "version": version, "repository": repository,
+            "coordinates": storm_top_level(version), "files": files}
+    dirs = {"lib", "lib-worker", "extlib", "extlib-daemon"}
+    _write_bundle(dest, f"storm-{version}", dirs, entries, {}, meta)
+    return meta
+
+
+def build_storm_webapp_bundle(dest: Path, version: str, repository: str, local_repo: Path) -> dict[str, Any]:
+    """Resolve the web bundle (lib-webapp/ without what lib/ has, public/) and write `dest`.
+
+    storm-webapp is resolved first: a repository lacking it fails fast with MavenError (its fix names
+    scripts/storm-webapp-from-source). storm-core is then resolved (from the local repository when
+    the daemon bundle was fetched) only to drop from lib-webapp/ what lib/ already has, as Storm's
+    own assembly does: the UI and the logviewer have lib/ on their classpath too."""
+    files: dict[str, dict[str, str]] = {}
+    entries: list[tuple[str, Path]] = []
+    webapp: list[Resolved] = []
+    for directory, deps in storm_webapp_layout(version):
+        webapp += _resolve_dir(version, directory, deps, repository, local_repo)
+    in_lib: set[tuple[str, str, str]] = set()
+    for directory, deps in storm_layout(version)[:1]:  # lib/
+        in_lib |= {_key(r) for r in _resolve_dir(version, directory, deps, repository, local_repo)}
+    webapp_jar = next((r.path for r in webapp if (r.coordinate.group, r.coordinate.artifact)
+                       == (STORM_GROUP, "storm-webapp")), None)
+    if webapp_jar is None:
+        raise MavenError("storm-webapp was not resolved", fix="Report this: the layout names it.")
+    _add_dir("lib-webapp", [r for r in webapp if _key(r) not in in_lib], files, entries)
+    meta = {"component": "storm-webapp", "version": version, "repository": repository,
+            "coordinates": storm_webapp_top_level(version), "files": files}
+    _write_bundle(dest, f"storm-webapp-{version}", {"lib-webapp", "public"}, entries,
+                  public_assets(webapp_jar, version), meta)
     return meta
 
 

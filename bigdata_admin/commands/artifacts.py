@@ -84,7 +84,7 @@ def _print_outcomes(outcomes: list[Any], json_out: bool, noted: bool = False) ->
         return
     marks = {True: "[green]✓[/]", False: "[red]✗[/]"}
     for o in outcomes:
-        if noted and o.action == "failed":
+        if noted and o.action == "failed" and o.artifact.kind != "bundle":  # bundles: mvn noted nothing
             message = "every source failed (the reasons are above)"
         else:
             message = o.message if o.message and (not o.ok or o.action != "fetched") else ""

@@ -123,9 +123,11 @@ def deploy(
             raise typer.Exit(2)
         fail(message, f"Run `{plan.fetch_command}` (or deploy with --skip-unavailable).")
     skipped = plan.skipped if skip_unavailable else []
-    skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped)]))
-    absent = deployment.absent_groups(cluster, {s.tag: f"{s.reason}; fetch with `{s.fetch_command}`"
-                                                for s in skipped})
+    # A role skipped whole leaves the play out; groups left out of a role that still runs (storm_ui
+    # without Storm's web bundle) are only absent from the inventory view.
+    skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped if s.whole)]))
+    absent = deployment.absent_groups(cluster, plan.skipped_tags if skipped else {},
+                                      plan.skipped_groups if skipped else {})
     if skipped:
         extravars = {**artifacts.java_overrides(cluster, skipped), **extravars}
     if absent and not json_out:
@@ -152,13 +154,15 @@ def _skipped_json(absent: dict[str, str], skipped: list[Any]) -> list[dict[str, 
     skipped for missing artifacts also the files and the command fetching them."""
     from bigdata_admin.services import BY_GROUP
 
-    by_tag = {s.tag: s for s in skipped}
+    by_tag = {s.tag: s for s in skipped if s.whole}
+    by_group = {g: s for s in skipped if not s.whole for g in s.groups}
     out: list[dict[str, Any]] = []
     for group, why in absent.items():
         tag = BY_GROUP[group].role if group in BY_GROUP else group
         entry: dict[str, Any] = {"group": group, "service": tag, "reason": why}
-        if tag in by_tag:
-            entry.update(reason=by_tag[tag].reason, files=by_tag[tag].files, fetch=by_tag[tag].fetch_command)
+        cause = by_group.get(group) or by_tag.get(tag)
+        if cause is not None:
+            entry.update(reason=cause.reason, files=cause.files, fetch=cause.fetch_command)
         out.append(entry)
     return out
 

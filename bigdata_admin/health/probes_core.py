@@ -142,43 +142,63 @@ def storm_ui(cluster: Cluster, host: Host) -> ProbeResult:
     return ProbeResult(host.name, "storm_ui", healthy, "up" if healthy else "no-supervisors", detail, data)
 
 
+def _storm_state(cluster: Cluster) -> Any:
+    from bigdata_admin.health import storm_zk
+
+    return storm_zk.read(cluster)
+
+
 @probe("storm_nimbus")
 def storm_nimbus(cluster: Cluster, host: Host) -> ProbeResult:
+    """Healthy when its Thrift port is open and it is registered under <storm root>/nimbuses in
+    ZooKeeper; the state says whether it holds the leader latch (no UI needed)."""
+    from bigdata_admin.health import storm_zk
+
     addr = address(host)
+    thrift = port(cluster, "storm_nimbus_port", host)
+    if not port_open(addr, thrift):
+        return ProbeResult(host.name, "storm_nimbus", False, "down", f"thrift port {addr}:{thrift} closed")
     try:
-        nimbuses = _storm_json(cluster, "/api/v1/nimbus/summary").get("nimbuses", [])
-    except (OSError, ValueError) as exc:
-        thrift = port(cluster, "storm_nimbus_port", host)
-        ok = port_open(addr, thrift)
-        return ProbeResult(host.name, "storm_nimbus", ok, "up" if ok else "down",
-                           f"thrift port {thrift} {'open' if ok else 'closed'}; "
-                           f"UI unavailable ({reason(exc)})")
-    mine = [n for n in nimbuses if n.get("host") in (addr, host.name)]
-    if not mine:
-        return ProbeResult(host.name, "storm_nimbus", False, "missing",
-                           f"the UI lists no Nimbus on {addr} ({len(nimbuses)} known)")
-    status = str(mine[0].get("status", "unknown"))
-    healthy = status in ("Leader", "Not a Leader")
-    return ProbeResult(host.name, "storm_nimbus", healthy, status.lower().replace(" ", "-"),
-                       f"{status}, up {mine[0].get('nimbusUpTime', '?')}", {"status": status})
+        state = _storm_state(cluster)
+    except storm_zk.StormZkError as exc:
+        return ProbeResult(host.name, "storm_nimbus", False, "unregistered",
+                           f"thrift port {thrift} open; {exc}")
+    mine = f"{addr}:{thrift}"
+    data = {"nimbuses": state.nimbuses, "leader": state.leader, "root": state.root}
+    if not storm_zk.nimbus_registered(state.nimbuses, host, thrift):
+        return ProbeResult(host.name, "storm_nimbus", False, "unregistered",
+                           f"thrift port {thrift} open but {addr} is not under {state.root}/nimbuses "
+                           f"({len(state.nimbuses)} registered)", data)
+    leader = state.leader in (mine, f"{host.name}:{thrift}")
+    status = "leader" if leader else "not-a-leader"
+    detail = (f"{'Leader' if leader else 'Not a Leader'} (leader {state.leader or 'none'}), registered in "
+              f"ZooKeeper, thrift port {thrift} open")
+    return ProbeResult(host.name, "storm_nimbus", True, status, detail, data)
 
 
 @probe("storm_supervisor")
 def storm_supervisor(cluster: Cluster, host: Host) -> ProbeResult:
+    """Healthy when a supervisor of this host is registered under <storm root>/supervisors in
+    ZooKeeper (its SupervisorInfo names the host; see storm_zk). The logviewer (Storm's web bundle,
+    deployed only with it) is reported, not required."""
+    from bigdata_admin.health import storm_zk
+
     addr = address(host)
     try:
-        supervisors = _storm_json(cluster, "/api/v1/supervisor/summary").get("supervisors", [])
-    except (OSError, ValueError) as exc:
-        return ProbeResult(host.name, "storm_supervisor", False, "error",
-                           f"supervisor summary: {reason(exc)}")
-    mine = [s for s in supervisors if s.get("host") in (addr, host.name)]
-    if not mine:
+        state = _storm_state(cluster)
+    except storm_zk.StormZkError as exc:
+        return ProbeResult(host.name, "storm_supervisor", False, "error", str(exc))
+    sid = state.supervisor_on((addr, host.name))
+    data: dict[str, Any] = {"supervisor_id": sid, "supervisors": len(state.supervisors), "root": state.root}
+    if sid is None:
         return ProbeResult(host.name, "storm_supervisor", False, "missing",
-                           f"Nimbus does not list a supervisor on {addr}")
-    sup = mine[0]
-    total, used = int(sup.get("slotsTotal") or 0), int(sup.get("slotsUsed") or 0)
-    return ProbeResult(host.name, "storm_supervisor", True, "up",
-                       f"{total - used}/{total} slots free", {"slotsTotal": total, "slotsUsed": used})
+                           f"no supervisor of {addr} under {state.root}/supervisors "
+                           f"({len(state.supervisors)} registered)", data)
+    logviewer = port(cluster, "storm_logviewer_port", host)
+    data["logviewer"] = port_open(addr, logviewer)
+    detail = (f"registered in ZooKeeper ({len(state.supervisors)} supervisors); logviewer "
+              + (f"up on {logviewer}" if data["logviewer"] else "not running (needs Storm's web bundle)"))
+    return ProbeResult(host.name, "storm_supervisor", True, "up", detail, data)
 
 
 @probe("redis")

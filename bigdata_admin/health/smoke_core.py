@@ -215,86 +215,177 @@ def storm_emitted(topology: dict[str, Any]) -> int:
     return 0
 
 
-def storm_topology_roundtrip(cluster: Cluster, data: dict[str, Any],
-                             timeout: float = STORM_SMOKE_TIMEOUT) -> tuple[bool, str]:
-    """Submit the Flux topology on a Nimbus host, see it ACTIVE and emitting through the UI's REST
-    API and in `storm list`, kill it with `storm kill` and see it gone. Kills it also on failure."""
+STORM_CLI = "/usr/local/bin/storm"
+"""The admin command the storm role installs on every Storm node."""
+STORM_CLI_TIMEOUT = 120.0
+"""Seconds for one `storm list` / `storm kill` over SSH (each starts a JVM)."""
+STORM_SUBMIT_TIMEOUT = 180.0
+"""Seconds for `storm jar ... Flux --remote` over SSH."""
+STORM_KILL_GONE_S = 60.0
+"""Seconds for a killed topology to leave `storm list` and ZooKeeper."""
+
+
+def storm_list_rows(text: str) -> dict[str, dict[str, Any]]:
+    """`storm list` output -> topology name -> {"status", "tasks", "workers", "uptime_s", "id"}.
+
+    Its table is `Topology_name Status Num_tasks Num_workers Uptime_secs Topology_Id Owner` after a
+    dashed line (names have no spaces); "No topologies running." gives {}."""
+    rows: dict[str, dict[str, Any]] = {}
+    started = False
+    for line in text.splitlines():
+        if line.startswith("---"):
+            started = True
+            continue
+        parts = line.split()
+        if not started or len(parts) < 6 or not parts[2].isdigit() or not parts[3].isdigit():
+            continue
+        rows[parts[0]] = {"status": parts[1], "tasks": int(parts[2]), "workers": int(parts[3]),
+                          "uptime_s": int(parts[4]) if parts[4].isdigit() else None, "id": parts[5]}
+    return rows
+
+
+def storm_ui_deployed(cluster: Cluster) -> bool:
+    """Whether the inventory has a storm_ui host that a deploy installed (it needs the web bundle)."""
+    from bigdata_admin import deployment
+
+    return cluster.has("storm_ui") and "storm_ui" not in deployment.not_deployed(cluster)
+
+
+def _storm_run(cluster: Cluster, node: Host, command: str, timeout: float = STORM_CLI_TIMEOUT) -> Any:
     from bigdata_admin import remote
 
-    base = storm_ui_url(cluster)
+    return remote.run_on(cluster.source, command, limit=node.name, timeout=timeout)[0]
+
+
+def _storm_listed(cluster: Cluster, node: Host, name: str) -> tuple[dict[str, Any] | None, Any]:
+    """(the `storm list` row of `name` or None, the command's result). Raises RuntimeError when
+    `storm list` fails."""
+    listed = _storm_run(cluster, node, f"{STORM_CLI} list")
+    if not listed.ok:
+        tail = " | ".join((listed.stdout + listed.stderr).strip().splitlines()[-3:]) or str(listed.error)
+        raise RuntimeError(f"`storm list` on {node.name} failed (exit {listed.exit_status}): {tail}")
+    return storm_list_rows(listed.stdout).get(name), listed
+
+
+def storm_workers_on(cluster: Cluster, assignment: bytes) -> list[Host]:
+    """The supervisor hosts an Assignment (gunzipped Thrift) names (see storm_zk)."""
+    from bigdata_admin.health import storm_zk
+
+    return [h for h in cluster.hosts_in("storm_supervisor")
+            if storm_zk.host_in_payload(assignment, (address(h), h.name))]
+
+
+def storm_topology_roundtrip(cluster: Cluster, data: dict[str, Any],
+                             timeout: float = STORM_SMOKE_TIMEOUT) -> tuple[bool, str]:
+    """Submit the Flux topology on a Nimbus host; see it ACTIVE with workers in `storm list`, under
+    storms/ and assigned to a supervisor under assignments/ in ZooKeeper, its worker process running
+    on that supervisor (and, when the UI is deployed, emitting tuples through the UI's REST API);
+    kill it with `storm kill` and see it leave `storm list` and ZooKeeper. Kills it also on failure."""
+    from bigdata_admin.health import storm_zk
+
     node = cluster.first("storm_nimbus")
-    if base is None or node is None:
-        return False, "the inventory has no storm_ui or storm_nimbus host"
+    if node is None:
+        return False, "the inventory has no storm_nimbus host"
+    base = storm_ui_url(cluster) if storm_ui_deployed(cluster) else None
     name = f"bigdata-admin-smoke-{uuid.uuid4().hex[:8]}"
     data["topology"] = name
     submitted = False
     try:
         started = time.monotonic()
-        result = remote.run_on(cluster.source, storm_submit_command(cluster, name), limit=node.name,
-                               timeout=180)[0]
+        result = _storm_run(cluster, node, storm_submit_command(cluster, name), STORM_SUBMIT_TIMEOUT)
         submitted = True
         if not result.ok:
             tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:]) or str(result.error)
             return False, f"submitting the Flux topology failed (exit {result.exit_status}): {tail}"
         data["submit_s"] = round(time.monotonic() - started, 1)
-        topo: dict[str, Any] | None = None
-        emitted = 0
+        row: dict[str, Any] | None = None
+        workers: list[Host] = []
+        tid: str | None = None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            topo = storm_topology(http_json(base + "/api/v1/topology/summary"), name)
-            if topo and topo.get("status") == "ACTIVE":
-                emitted = storm_emitted(http_json(f"{base}/api/v1/topology/{topo['id']}?window=:all-time"))
-                if emitted > 0:
-                    break
+            row, _ = _storm_listed(cluster, node, name)
+            if row and row["status"] == "ACTIVE" and row["workers"] > 0:
+                zk = storm_zk.read(cluster, topologies=True)
+                tid = zk.topology_id(name) or row["id"]
+                if tid in zk.storms and tid in zk.assignments:
+                    workers = storm_workers_on(cluster, zk.assignments[tid])
+                    if workers:
+                        break
             time.sleep(3)
-        data.update({"status": (topo or {}).get("status"), "emitted": emitted,
+        data.update({"status": (row or {}).get("status"), "workers": (row or {}).get("workers"),
+                     "id": tid, "assigned_to": [h.name for h in workers],
                      "active_s": round(time.monotonic() - started, 1)})
-        if not topo or topo.get("status") != "ACTIVE":
-            return False, f"{name} not ACTIVE in the UI within {int(timeout)} s (status {data['status']})"
-        if emitted <= 0:
-            return False, f"{name} ACTIVE but its worker emitted nothing within {int(timeout)} s"
-        listed = remote.run_on(cluster.source, "/usr/local/bin/storm list", limit=node.name, timeout=120)[0]
-        if not listed.ok or name not in listed.stdout:
-            return False, f"`storm list` on {node.name} does not show {name} (exit {listed.exit_status})"
-        killed = remote.run_on(cluster.source, f"/usr/local/bin/storm kill {name} -w 1", limit=node.name,
-                               timeout=120)[0]
+        if not row or row["status"] != "ACTIVE":
+            return False, (f"{name} not ACTIVE in `storm list` within {int(timeout)} s "
+                           f"(status {data['status']})")
+        if not workers:
+            return False, (f"{name} ACTIVE but ZooKeeper shows no worker assigned to a supervisor within "
+                           f"{int(timeout)} s (id {tid}, {row['workers']} workers in `storm list`)")
+        process = f"pgrep -f 'storm[.]id={tid}'"
+        running = False
+        while time.monotonic() < deadline and not running:
+            running = _storm_run(cluster, workers[0], process).ok
+            if not running:
+                time.sleep(3)
+        if not running:
+            return False, f"{name} assigned to {workers[0].name}, but no worker process runs there"
+        emitted = None
+        if base is not None:
+            emitted = 0
+            while time.monotonic() < deadline and emitted <= 0:
+                topo = storm_topology(http_json(base + "/api/v1/topology/summary"), name)
+                if topo:
+                    url = f"{base}/api/v1/topology/{topo['id']}?window=:all-time"
+                    emitted = storm_emitted(http_json(url))
+                if emitted <= 0:
+                    time.sleep(3)
+            data["emitted"] = emitted
+            if emitted <= 0:
+                return False, f"{name} ACTIVE but the UI shows no tuple emitted within {int(timeout)} s"
+        killed = _storm_run(cluster, node, f"{STORM_CLI} kill {name} -w 1")
         submitted = not killed.ok
         if not killed.ok:
             return False, f"`storm kill {name}` failed (exit {killed.exit_status})"
-        gone_by = time.monotonic() + 60
-        while storm_topology(http_json(base + "/api/v1/topology/summary"), name) is not None:
+        gone_by = time.monotonic() + STORM_KILL_GONE_S
+        while True:
+            row, _ = _storm_listed(cluster, node, name)
+            zk = storm_zk.read(cluster, topologies=True)
+            if row is None and tid not in zk.storms:
+                break
             if time.monotonic() > gone_by:
-                return False, f"{name} still listed 60 s after `storm kill`"
+                return False, f"{name} still listed {int(STORM_KILL_GONE_S)} s after `storm kill`"
             time.sleep(2)
-        return True, (f"Flux topology {name}: ACTIVE, {emitted} tuples emitted, in `storm list`, killed "
-                      f"({time.monotonic() - started:.0f} s in all)")
+        ui_part = f", {emitted} tuples emitted (UI)" if emitted is not None else ""
+        return True, (f"Flux topology {name}: ACTIVE in `storm list` and ZooKeeper, worker running on "
+                      f"{workers[0].name}{ui_part}, killed ({time.monotonic() - started:.0f} s in all)")
     finally:
         if submitted:
             with contextlib.suppress(Exception):
-                remote.run_on(cluster.source, f"/usr/local/bin/storm kill {name} -w 0", limit=node.name,
-                              timeout=120)
+                _storm_run(cluster, node, f"{STORM_CLI} kill {name} -w 0")
 
 
 @smoke("storm")
 def storm(cluster: Cluster) -> list[SmokeResult]:
-    """The cluster summary through the UI's REST API (Nimbus leader, supervisors joined), then a
-    topology submitted with Flux, seen ACTIVE and emitting, listed by `storm list`, and killed."""
+    """The cluster as ZooKeeper shows it (a Nimbus leader, every supervisor registered), then a
+    topology submitted with Flux, seen ACTIVE with a worker running, and killed (see
+    storm_topology_roundtrip). Needs no UI; uses it in addition when it is deployed."""
+    from bigdata_admin.health import storm_zk
 
     def summary() -> tuple[bool, str, dict[str, Any]]:
-        base = storm_ui_url(cluster)
-        if base is None:
-            return False, "no storm_ui host in the inventory", {}
-        summary = http_json(base + "/api/v1/cluster/summary")
-        nimbus = http_json(base + "/api/v1/nimbus/summary").get("nimbuses", [])
-        leaders = [n for n in nimbus if n.get("status") == "Leader"]
-        expected = len(cluster.hosts_in("storm_supervisor"))
-        sups = int(summary.get("supervisors") or 0)
-        ok = bool(leaders) and sups >= expected and int(summary.get("slotsTotal") or 0) > 0
-        leader = leaders[0].get("host") if leaders else "none"
-        detail = (f"Nimbus leader {leader}, {sups}/{expected} supervisors, "
-                  f"{summary.get('slotsFree')}/{summary.get('slotsTotal')} slots free, Storm "
-                  f"{summary.get('stormVersion')}")
-        return ok, detail, {"summary": summary}
+        state = storm_zk.read(cluster)
+        expected = cluster.hosts_in("storm_supervisor")
+        joined = [h.name for h in expected if state.supervisor_on((address(h), h.name))]
+        ok = state.leader is not None and len(joined) == len(expected) and bool(expected)
+        detail = (f"Nimbus leader {state.leader or 'none'} ({len(state.nimbuses)} registered), "
+                  f"{len(joined)}/{len(expected)} supervisors registered in ZooKeeper {state.root}")
+        data: dict[str, Any] = {"leader": state.leader, "nimbuses": state.nimbuses, "supervisors": joined}
+        if ok and storm_ui_deployed(cluster):
+            base = storm_ui_url(cluster)
+            ui = http_json(f"{base}/api/v1/cluster/summary")
+            data["ui"] = ui
+            detail += (f"; UI: {ui.get('supervisors')} supervisors, {ui.get('slotsFree')}/"
+                       f"{ui.get('slotsTotal')} slots free, Storm {ui.get('stormVersion')}")
+        return ok, detail, data
 
     def topology() -> tuple[bool, str, dict[str, Any]]:
         data: dict[str, Any] = {}

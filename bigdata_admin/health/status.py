@@ -87,6 +87,8 @@ class StatusReport:
 
 def _primary_port(cluster: Cluster, host: Host, svc: services.Service) -> tuple[str | None, int | None]:
     for name, var in svc.ports.items():
+        if name in svc.optional_ports:
+            continue
         value = host.var(var, cluster.var(var))
         if value is not None:
             try:

@@ -189,9 +189,11 @@ def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tm
         del os.environ["BIGDATA_ADMIN_CACHE_DIR"]
     out = json.loads(r.stdout)
     assert r.exit_code == 3, r.output
-    skipped = {s["group"]: s["reason"] for s in out["skipped"]}
-    assert "apache-zookeeper" in skipped["zookeeper"] and "artifacts fetch" in skipped["zookeeper"]
-    assert "no role deploys" in skipped["gpu_worker"]
+    skipped = {s["group"]: s for s in out["skipped"]}
+    zk = skipped["zookeeper"]
+    assert "apache-zookeeper" in zk["reason"] and zk["files"] == ["apache-zookeeper-3.8.4-bin.tar.gz"]
+    assert zk["fetch"].startswith("bigdata-admin artifacts fetch -i ") and zk["service"] == "zookeeper"
+    assert "no role deploys" in skipped["gpu_worker"]["reason"] and "files" not in skipped["gpu_worker"]
     run = json.loads((Path(out["run_dir"]) / "run.json").read_text())
     view = inventory.load(run["inventory"])
     assert not view.has("zookeeper") and not view.has("gpu_worker") and view.has("redis")
