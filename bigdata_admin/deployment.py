@@ -241,6 +241,17 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
     return out
 
 
+def outside_this_deploy(cluster: Cluster, tags: Iterable[str], skip_tags: Iterable[str]) -> dict[str, str]:
+    """Groups that no earlier deploy installed and a deploy with these play tags does not run -> why.
+
+    They stay absent from the roles' view: `deploy --tags spark` must not point Spark at a Hive
+    metastore that an earlier deploy skipped. Groups no role deploys are left to absent_groups().
+    """
+    runs = set(deployed_groups(cluster, tags, skip_tags, ()))
+    roleless = no_role()
+    return {g: why for g, why in not_deployed(cluster).items() if g not in runs and g not in roleless}
+
+
 def deployed_groups(cluster: Cluster, tags: Iterable[str], skip_tags: Iterable[str],
                     absent: Iterable[str]) -> list[str]:
     """The inventory groups a deploy with these play tags runs (absent groups excluded)."""

@@ -128,25 +128,28 @@ def deploy(
     skip_list = list(dict.fromkeys([*skip_list, *(s.tag for s in skipped if s.whole)]))
     absent = deployment.absent_groups(cluster, plan.skipped_tags if skipped else {},
                                       plan.skipped_groups if skipped else {})
+    # Not deployed before and not part of this deploy: absent for the roles too, not re-recorded.
+    earlier = deployment.outside_this_deploy(cluster, tag_list, skip_list)
+    absent_view = {**earlier, **absent}
     if skipped:
         extravars = {**artifacts.java_overrides(cluster, skipped), **extravars}
-    if absent and not json_out:
-        err_console.print(f"[yellow]skipping {len(absent)} inventory group(s); the other services are "
+    if absent_view and not json_out:
+        err_console.print(f"[yellow]skipping {len(absent_view)} inventory group(s); the other services are "
                           "configured as if they were absent:[/]")
-        for group, why in absent.items():
+        for group, why in absent_view.items():
             err_console.print(f"  [bold]{esc(group)}[/]: {esc(why)}", highlight=False)
     run_inventory = inventory
-    if absent:
+    if absent_view:
         with domain_errors():
-            run_inventory = deployment.write_view(cluster, absent)
+            run_inventory = deployment.write_view(cluster, absent_view)
     with domain_errors():
         result = runner.run_playbook("site", run_inventory, extravars=extravars, limit=limit,
                                      tags=tag_list or None, skip_tags=skip_list or None, check=check,
                                      diff=diff, verbosity=verbose, label="deploy", show_progress=not json_out)
     if not check and result.rc != runner.RC_BAD_INPUT:
-        deployment.record_deploy(cluster, deployment.deployed_groups(cluster, tag_list, skip_list, absent),
-                                 absent, result.run_dir.name)
-    _finish(result, json_out, {"skipped": _skipped_json(absent, skipped)})
+        ran = deployment.deployed_groups(cluster, tag_list, skip_list, absent_view)
+        deployment.record_deploy(cluster, ran, absent, result.run_dir.name)
+    _finish(result, json_out, {"skipped": _skipped_json(absent_view, skipped)})
 
 
 def _skipped_json(absent: dict[str, str], skipped: list[Any]) -> list[dict[str, Any]]:

@@ -127,6 +127,22 @@ def test_record_reports_skipped_and_never_deployed_groups(classroom: inventory.C
     assert "redis" not in nd and "zookeeper" not in nd
 
 
+def test_a_tagged_deploy_keeps_what_earlier_deploys_skipped_absent(classroom: inventory.Cluster,
+                                                                   no_gpu_role: str) -> None:
+    """`deploy --tags spark` after a deploy that skipped Hive: the metastore stays out of Spark's view
+    (the Thrift Server was pointed at a metastore that did not exist and crash-looped)."""
+    absent = deployment.absent_groups(classroom, LAB_SKIPS)
+    ran = deployment.deployed_groups(classroom, [], [], absent)
+    deployment.record_deploy(classroom, ran, absent, "run-1")
+    outside = deployment.outside_this_deploy(classroom, ["spark"], [])
+    assert outside["hive_metastore"].startswith("skipped")
+    assert "missing hive tarball" in outside["hive_metastore"]
+    assert "spark_thrift" not in outside and "zookeeper" not in outside
+    assert "gpu_worker" not in outside  # groups no role deploys are absent_groups()'s
+    assert "hive_metastore" not in deployment.outside_this_deploy(classroom, ["hive"], [])
+    assert deployment.outside_this_deploy(classroom, [], []) == {}
+
+
 def test_status_and_smoke_leave_not_deployed_services_out_of_the_verdict(
         classroom: inventory.Cluster) -> None:
     from bigdata_admin.health import smoke_runner, status
