@@ -1,30 +1,24 @@
-"""Storm 2.8 for real on its own 3-host lab (`storm` lab, brought down at the end): the daemon bundle
-(lib, lib-worker) and, where the Maven repository serves storm-webapp, the web bundle (lib-webapp,
-public) fetched from the Maven repository, then `deploy -t common,java,zookeeper,storm
---skip-unavailable`; Nimbus and two Supervisors under the shared JVM unit, with the UI and the
-logviewers when the web bundle was had; status healthy (Nimbus and supervisors checked through
-ZooKeeper, not the UI); the smoke test submits a Flux topology of storm-client's test classes, sees it
-ACTIVE with a worker assigned and running (`storm list`, ZooKeeper storms/ and assignments/; also
-emitting through the UI's REST API when the UI is there), and kills it; every daemon logs to its file;
-a second deploy changes nothing.
+"""Storm 2.8 for real on the main job's lab (session fixture `main_lab`, which fetches and deploys
+the whole stack once): the daemon bundle (lib, lib-worker) and, where the Maven repository serves
+storm-webapp, the web bundle (lib-webapp, public); Nimbus and two Supervisors under the shared JVM
+unit, with the UI and the logviewers when the web bundle was had; status healthy (Nimbus and
+supervisors checked through ZooKeeper, not the UI); the smoke test submits a Flux topology of
+storm-client's test classes, sees it ACTIVE with a worker assigned and running (`storm list`,
+ZooKeeper storms/ and assignments/; also emitting through the UI's REST API when the UI is there),
+and kills it; every daemon logs to its file. That a second deploy changes nothing is checked for the
+whole stack in test_main_job_lab.py.
 
 Without storm-webapp in the repository (Maven Central mirrors that lack it; a fresh artifact cache),
-the web bundle's fetch fails naming scripts/storm-webapp-from-source, and the deploy reports group
-storm_ui skipped with that reason while Nimbus and the supervisors deploy: that is what this test
-checks then. `BIGDATA_TEST_STORM_WEBAPP=1` requires the web bundle (fails when it cannot be had).
-
-Needs root and systemd-nspawn (the lab) and the Maven repository on the control host.
+the web bundle cannot be had and the deploy reports group storm_ui skipped with that reason while
+Nimbus and the supervisors deploy: that is what this test checks then. `BIGDATA_TEST_STORM_WEBAPP=1`
+requires the web bundle (fails when it cannot be had).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,73 +27,36 @@ import pytest
 from bigdata_admin import inventory
 from bigdata_admin.health import remote
 
-pytestmark = [
-    pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
-    # Not yet confirmed green on a lab when its session ended (the machine was too loaded): runs
-    # with BIGDATA_TEST_STORM_LAB=1 until it has passed once; then this gate goes.
-    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_STORM_LAB") != "1",
-                       reason="not yet passed on a lab: set BIGDATA_TEST_STORM_LAB=1 to run it"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
-LAB = os.environ.get("BIGDATA_STORM_LAB_NAME", "storm")
-TAGS = "common,java,zookeeper,storm"
 WEBAPP_REQUIRED = os.environ.get("BIGDATA_TEST_STORM_WEBAPP") == "1"
 
 
-def _cli(*args: str, timeout: float = 2400) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bigdata_admin", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, "COLUMNS": "200"})
-
-
 @pytest.fixture(scope="module")
-def storm_lab() -> Iterator[dict[str, Any]]:
-    from conftest import _lab_skip_reason  # tests/integration/conftest.py (rootdir-relative import)
+def storm_lab(main_lab: dict[str, Any]) -> dict[str, Any]:
+    from bigdata_admin import deployment
 
-    from bigdata_admin import lab as labmod
-
-    reason = _lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    up = _cli("lab", "up", "--name", LAB, timeout=600)
-    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
-    lb = labmod.get(LAB)
-    assert lb is not None
-    inv = Path(lb.inventory)
-    times: dict[str, float] = {}
-    try:
-        started = time.monotonic()
-        fetch = _cli("artifacts", "fetch", "-i", str(inv), "storm", "--json")
-        times["fetch"] = time.monotonic() - started
-        results = {r["file"]: r for r in json.loads(fetch.stdout)["results"]}
-        version = inventory.load(inv).version("storm")
-        web = results[f"storm-webapp-{version}-maven.tar.gz"]
-        others = [r for name, r in results.items() if name != web["file"]]
-        assert all(r["ok"] for r in others), others
-        if not web["ok"]:
-            assert "scripts/storm-webapp-from-source" in web["message"], web
-            assert not WEBAPP_REQUIRED, f"BIGDATA_TEST_STORM_WEBAPP=1 but: {web['message']}"
-        started = time.monotonic()
-        deploy = _cli("deploy", "-i", str(inv), "-t", TAGS, "--skip-unavailable", "--json")
-        times["deploy"] = time.monotonic() - started
-        yield {"inventory": inv, "deploy": deploy, "times": times, "lab": lb, "webapp": bool(web["ok"]),
-               "webapp_file": web["file"]}
-    finally:
-        if os.environ.get("BIGDATA_LAB_KEEP") != "1":
-            labmod.down(LAB)
+    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
+    inv = Path(main_lab["inventory"])
+    cluster = inventory.load(inv)
+    absent = deployment.not_deployed(cluster)
+    for group in ("storm_nimbus", "storm_supervisor"):
+        assert group not in absent, f"{group}: {absent[group]}"
+    webapp = "storm_ui" not in absent
+    assert webapp or not WEBAPP_REQUIRED, f"BIGDATA_TEST_STORM_WEBAPP=1 but: {absent.get('storm_ui')}"
+    return {"inventory": inv, "webapp": webapp, "absent": absent,
+            "webapp_file": f"storm-webapp-{cluster.version('storm')}-maven.tar.gz"}
 
 
-def test_deploy_succeeds(storm_lab: dict[str, Any]) -> None:
-    deploy = storm_lab["deploy"]
-    assert deploy.returncode == 0, deploy.stdout[-4000:] + deploy.stderr[-2000:]
-    skipped = {e["group"]: e for e in json.loads(deploy.stdout)["skipped"]}
-    storm = {g: e for g, e in skipped.items() if g.startswith("storm")}
+def test_storm_ui_is_deployed_or_skipped_with_the_reason(storm_lab: dict[str, Any]) -> None:
     if storm_lab["webapp"]:
-        assert storm == {}, storm
-    else:
-        assert list(storm) == ["storm_ui"], "Nimbus and the supervisors deploy without the web bundle"
-        ui = storm["storm_ui"]
-        assert ui["service"] == "storm" and ui["files"] == [storm_lab["webapp_file"]], ui
-        assert storm_lab["webapp_file"] in ui["reason"] and "artifacts fetch" in ui["fetch"], ui
+        ui = inventory.load(storm_lab["inventory"]).first("storm_ui")
+        assert ui is not None
+        active = remote.run(ui, ["systemctl", "is-active", "storm-ui"], become=True)
+        assert active.stdout.strip() == "active", active.stdout + active.stderr
+        return
+    why = storm_lab["absent"]["storm_ui"]
+    assert storm_lab["webapp_file"] in why and "artifacts fetch" in why, why
 
 
 def test_status_is_healthy(storm_lab: dict[str, Any]) -> None:
@@ -188,13 +145,3 @@ def test_every_daemon_logs_to_its_file(storm_lab: dict[str, Any]) -> None:
             for name in files:
                 r = remote.run(host, ["test", "-s", f"{log_dir}/{name}"], become=True)
                 assert r.rc == 0, f"{host.name}: {log_dir}/{name} missing or empty"
-
-
-def test_second_deploy_changes_nothing(storm_lab: dict[str, Any]) -> None:
-    started = time.monotonic()
-    again = _cli("deploy", "-i", str(storm_lab["inventory"]), "-t", TAGS, "--skip-unavailable", "--json")
-    storm_lab["times"]["redeploy"] = time.monotonic() - started
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
-    recap = json.loads(again.stdout)["recap"]
-    assert {"h1", "h2", "h3"} <= set(recap), recap
-    assert all(int(r["changed"]) == 0 for r in recap.values()), recap
