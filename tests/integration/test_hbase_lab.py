@@ -12,7 +12,7 @@ test_main_job_lab.py.
 
 from __future__ import annotations
 
-import json
+import shlex
 import time
 import uuid
 from pathlib import Path
@@ -78,7 +78,7 @@ def test_units_shell_and_logs_on_the_nodes(hbase_lab: Path) -> None:
     table = f"shell_{uuid.uuid4().hex[:8]}"
     script = (f"create '{table}', 'cf'\nput '{table}', 'r1', 'cf:a', 'v1'\nscan '{table}'\n"
               f"disable '{table}'\ndrop '{table}'\nlist\n")
-    out = _sh(master, f"printf %s {json.dumps(script)} | sudo -u hbase hbase shell -n 2>&1")
+    out = _sh(master, f"printf %s {shlex.quote(script)} | sudo -u hbase hbase shell -n 2>&1")
     assert "column=cf:a" in out and "value=v1" in out, out[-2000:]
     log_root = cluster.var("bigdata_log_root", "/var/log/bigdata")
     for group, name in (("hbase_master", "master"), ("hbase_regionserver", "regionserver"),

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labtools import create_topic  # tests/integration (rootdir-relative import)
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -154,6 +155,7 @@ def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], t
     client.write(path, payload, overwrite=True)
     topic = f"redeploy-{uuid.uuid4().hex[:8]}"
     bootstrap = kafka_bootstrap(cluster)
+    create_topic(cluster, bootstrap, topic)  # the cluster does not auto-create topics
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     records = [f"r{i}".encode() for i in range(50)]
     for r in records:
