@@ -79,7 +79,7 @@ def lab() -> Iterator[object]:
 
 
 MAIN_LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
-MAIN_RUN_TIMEOUT_S = 3000
+MAIN_RUN_TIMEOUT_S = 4200  # cold fetch + full deploy + smoke on a busy 2-core machine
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_reordered_inventory_keeps_kafka_node_ids(main_lab: dict[str, Any], tmp_
     groups = {g: [h.name for h in reversed(cluster.hosts_in(g))] for g in GROUPS if cluster.has(g)}
     reordered = with_groups(inv, tmp_path / "reordered", groups)
     proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(reordered), "--tags",
-                           "kafka", "--json"], capture_output=True, text=True, timeout=1800, check=False)
+                           "kafka", "--json"], capture_output=True, text=True, timeout=2700, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     recap = json.loads(proc.stdout)["recap"]
     changed = {h: r["changed"] for h, r in recap.items() if r.get("changed")}

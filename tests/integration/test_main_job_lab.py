@@ -175,7 +175,7 @@ def test_redeploy_changes_nothing_and_keeps_the_data(main_lab: dict[str, Any], t
 
     proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(inv),
                            "--skip-unavailable", "--json"], capture_output=True, text=True,
-                          timeout=1800, check=False)
+                          timeout=2700, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     recap = result.get("recap") or result.get("run", {}).get("recap") or {}
