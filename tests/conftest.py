@@ -22,3 +22,13 @@ def pilot_reference() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent: the pilot's reference files are not beside this checkout")
     return path
+
+
+@pytest.fixture
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The artifact cache and state directories under tmp_path (cache/, state/), and a wide terminal
+    for CLI output. Returns tmp_path."""
+    monkeypatch.setenv("BIGDATA_ADMIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path

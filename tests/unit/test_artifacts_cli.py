@@ -15,11 +15,8 @@ cli = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIGDATA_ADMIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
+def dirs(isolated_dirs: Path) -> Path:
+    return isolated_dirs
 
 
 def small_inventory(tmp_path: Path, **vars: object) -> Path:

@@ -24,11 +24,8 @@ STORM_GROUPS = ("storm_nimbus", "storm_supervisor", "storm_ui")
 
 
 @pytest.fixture(autouse=True)
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BIGDATA_ADMIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
+def dirs(isolated_dirs: Path) -> Path:
+    return isolated_dirs
 
 
 def storm_inventory(tmp_path: Path, groups: tuple[str, ...] = STORM_GROUPS) -> inventory.Cluster:
