@@ -221,6 +221,8 @@ def install_source(cluster: Any, component: str) -> str:
                 "hive": "hive_install_source"}.get(component)
     value = cluster.var(role_var) if role_var else None
     value = value or cluster.var("bigdata_artifact_source") or "maven"
+    if component == "hive" and _major(str(cluster.version("hive") or "4"))[0] < 4:
+        return "apache"  # the bundle's layout is Hive 4's (hive-standalone-metastore-server)
     return str(value) if component in MAVEN_COMPONENTS else "apache"
 
 
@@ -422,9 +424,6 @@ NOTES = (
     "HBase 2.6 supports Java 17 (the HBase book's Java support table; 2.5 only with caveats) given the "
     "JVM options bin/hbase adds on JDK 11+ (HBASE-28259); the hbase role adds them to every daemon "
     "and command.",
-    "Hive 3.1 bundles Guava 19 while Hadoop 3.3+ ships Guava 27: Hive fails with NoSuchMethodError on "
-    "com.google.common.base.Preconditions.checkArgument unless lib/guava-19.0.jar is replaced by Hadoop's "
-    "guava-27 jar; the hive role does that.",
     "Impala 4.x speaks the Hive 3.1 metastore API: its catalogd is built for a Hive 3.1.x metastore "
     "(with Hive 4.0 a warning: not verified together).",
     "Hive 4.0 from Maven: the bundle holds Hive's jars without Hadoop's (the daemons run with the "
