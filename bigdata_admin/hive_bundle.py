@@ -16,9 +16,11 @@ reads `$METASTORE_HOME/scripts/metastore/upgrade/<db>/`). The bundle::
         scripts/metastore/upgrade/<db>/*.sql   from hive-standalone-metastore-server:<v>:tar.gz:bin
         bundle.json          as maven.py's, plus "origin" of each file
 
-Exclusions: `org.apache.hadoop:*` (the cluster's Hadoop, another version than Hive's POMs name);
-SLF4J 1 bindings other than log4j2's and the log4j 1 implementations (exactly one binding: Hive logs
-through log4j2, whose properties file the hive role writes); `net.shibboleth.tool:xmlsectool`
+lib/ imports Hive's root POM (`org.apache.hive:hive:<v>:pom`) as its BOM, so that every dependency has
+the version Hive's own release ships. Exclusions: `org.apache.hadoop:*` (the cluster's Hadoop, another
+version than Hive's POMs name); SLF4J 1 bindings other than log4j2's and the log4j 1 implementations
+(exactly one binding: Hive logs through log4j2, whose properties file the hive role writes);
+`net.shibboleth.tool:xmlsectool`
 (OpenSAML's, only in Shibboleth's repository: HiveServer2's SAML authentication, not used here).
 
 Every file is checked against the `.sha1` the repository published (storm_bundle.checked_sha1).
@@ -30,12 +32,26 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
-from bigdata_admin.maven import BUNDLE_JSON, Coordinate, MavenError, _tar_add_bytes, _tar_add_dir
-from bigdata_admin.storm_bundle import checked_sha1, resolve_with_exclusions
+from bigdata_admin.maven import (
+    BUNDLE_JSON,
+    MVN_TIMEOUT_S,
+    Coordinate,
+    MavenError,
+    Resolved,
+    _tar_add_bytes,
+    _tar_add_dir,
+    mvn_available,
+    parse_dependency_list,
+    settings,
+)
+from bigdata_admin.storm_bundle import checked_sha1, layout_pom
 
 HIVE_GROUP = "org.apache.hive"
 HIVE_BEELINE_VERSION = "3.1.3"
@@ -52,8 +68,8 @@ HIVE_EXCLUSIONS = (
     "ch.qos.logback:logback-classic",
     "org.apache.logging.log4j:log4j-slf4j2-impl",
 )
-HIVE_PINS = ("com.fasterxml.jackson.core:jackson-annotations:2.16.1",)
-"""Named at the version of Hive's jackson-databind: Maven's nearest-wins picks 2.11.3 otherwise."""
+HIVE_PINS: tuple[str, ...] = ()
+"""Extra top-level artifacts of lib/ (none: Hive's own BOM settles the versions)."""
 SCRIPTS_PREFIX = "scripts/metastore/upgrade/"
 SERVER_MODULES = ("hive-service", "hive-exec", "hive-metastore", "hive-jdbc",
                   "hive-standalone-metastore-server")
@@ -68,6 +84,59 @@ def hive_top_level(version: str) -> list[str]:
     """The top-level coordinates of Hive's bundle (what the catalog and bundle.json record)."""
     return ([f"{HIVE_GROUP}:{a}:{version}" for a in SERVER_MODULES] + list(HIVE_PINS)
             + [schema_tarball(version), f"{HIVE_GROUP}:hive-beeline:{HIVE_BEELINE_VERSION}", *BEELINE_EXTRAS])
+
+
+def hive_bom(version: str) -> str:
+    """Hive's root POM, imported as the BOM of lib/: its dependencyManagement gives every transitive
+    dependency the version Hive's own build and release use (Maven's nearest-wins otherwise picks e.g.
+    commons-collections 20040616, which lacks CollectionUtils.isNotEmpty, and jackson-annotations 2.11)."""
+    return f"{HIVE_GROUP}:hive:{version}:pom"
+
+
+def with_bom(pom_text: str, bom: str) -> str:
+    """`pom_text` (storm_bundle.layout_pom) with `bom` imported in its dependencyManagement."""
+    c = Coordinate.parse(bom)
+    managed = ("  <dependencyManagement><dependencies><dependency>"
+               f"<groupId>{escape(c.group)}</groupId><artifactId>{escape(c.artifact)}</artifactId>"
+               f"<version>{escape(c.version)}</version><type>pom</type><scope>import</scope>"
+               "</dependency></dependencies></dependencyManagement>\n")
+    return pom_text.replace("  <dependencies>\n", managed + "  <dependencies>\n", 1)
+
+
+def resolve_layout(name: str, deps: list[tuple[str, list[str]]], local_repo: Path, repository: str,
+                   bom: str | None = None, timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
+    """`mvn dependency:list` (strict checksums, runtime scope) over `deps` with their exclusions and,
+    when given, `bom` imported. Raises MavenError naming Maven's last error lines."""
+    if not mvn_available():
+        raise MavenError("the Maven client `mvn` is not installed on this control host",
+                         fix="Install it (`apt-get install maven`, or run scripts/bootstrap).")
+    local_repo.mkdir(parents=True, exist_ok=True)
+    text = layout_pom(name, deps)
+    with tempfile.TemporaryDirectory(prefix="bigdata-admin-mvn-") as tmp:
+        work = Path(tmp)
+        (work / "pom.xml").write_text(with_bom(text, bom) if bom else text)
+        (work / "settings.xml").write_text(settings(repository))
+        listing = work / "deps.txt"
+        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
+               f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
+               "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
+        try:
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
+                             fix=f"Check that {repository} answers from this host, then fetch again."
+                             ) from exc
+        if proc.returncode != 0 or not listing.is_file():
+            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
+            tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
+            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}",
+                             fix="Check the versions and that the repository answers (set "
+                                 "bigdata_maven_repository to your mirror).")
+        resolved = parse_dependency_list(listing.read_text())
+    if not resolved:
+        raise MavenError(f"Maven resolved no file for {name}",
+                         fix="Report this: the dependency list was empty.")
+    return resolved
 
 
 def hive_layout(version: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:
@@ -112,7 +181,8 @@ def build_hive_bundle(dest: Path, version: str, repository: str, local_repo: Pat
     in_lib: set[tuple[str, str, str]] = set()
     tarball = Coordinate.parse(schema_tarball(version))
     for directory, deps in hive_layout(version):
-        resolved = resolve_with_exclusions(f"bundle-hive-{version}-{directory}", deps, local_repo, repository)
+        resolved = resolve_layout(f"bundle-hive-{version}-{directory}", deps, local_repo, repository,
+                                  bom=hive_bom(version) if directory == "lib" else None)
         taken: set[str] = set()
         for r in sorted(resolved, key=lambda r: str(r.coordinate)):
             c = r.coordinate
