@@ -10,6 +10,8 @@ reads `$METASTORE_HOME/scripts/metastore/upgrade/<db>/`). The bundle::
                              hive-standalone-metastore-server and their runtime dependencies,
                              WITHOUT Hadoop (the daemons run with the cluster's Hadoop jars after
                              lib/) and without any SLF4J 1 binding but log4j2's (log4j-slf4j-impl)
+        auxlib/*.jar         jars shipped with every MapReduce job of a query (hive.aux.jars.path) that
+                             neither hive-exec nor Hadoop 3.4 carries: commons-collections 3
         lib-beeline/*.jar    the `beeline` client: hive-beeline (Central has no 4.x beeline; the last
                              published, 3.1.3, talks HiveServer2's protocol with lib/'s hive-jdbc),
                              jline 2 and super-csv, each without dependencies
@@ -56,6 +58,10 @@ from bigdata_admin.storm_bundle import checked_sha1, layout_pom
 HIVE_GROUP = "org.apache.hive"
 HIVE_BEELINE_VERSION = "3.1.3"
 """The last hive-beeline on Maven Central (4.x publishes none)."""
+AUX_JARS = ("commons-collections:commons-collections:3.2.2",)
+"""Jars every MapReduce task of a Hive query needs beside the hive-exec job jar and Hadoop's jars
+(Hadoop 3.4 ships no commons-collections 3: the tasks fail with NoClassDefFoundError
+org/apache/commons/collections/CollectionUtils). The hive role names auxlib/ in hive.aux.jars.path."""
 BEELINE_EXTRAS = ("jline:jline:2.14.6", "net.sf.supercsv:super-csv:2.2.0")
 """The console and CSV libraries bin/beeline puts on its classpath (not in Hive 4's server jars)."""
 HIVE_EXCLUSIONS = (
@@ -83,7 +89,8 @@ def schema_tarball(version: str) -> str:
 def hive_top_level(version: str) -> list[str]:
     """The top-level coordinates of Hive's bundle (what the catalog and bundle.json record)."""
     return ([f"{HIVE_GROUP}:{a}:{version}" for a in SERVER_MODULES] + list(HIVE_PINS)
-            + [schema_tarball(version), f"{HIVE_GROUP}:hive-beeline:{HIVE_BEELINE_VERSION}", *BEELINE_EXTRAS])
+            + [schema_tarball(version), f"{HIVE_GROUP}:hive-beeline:{HIVE_BEELINE_VERSION}", *BEELINE_EXTRAS]
+            + list(AUX_JARS))
 
 
 def hive_bom(version: str) -> str:
@@ -147,6 +154,7 @@ def hive_layout(version: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:
         ("lib", [*server, *((c, ["*:*"]) for c in HIVE_PINS), (schema_tarball(version), ["*:*"])]),
         ("lib-beeline", [(f"{HIVE_GROUP}:hive-beeline:{HIVE_BEELINE_VERSION}", ["*:*"]),
                          *((c, ["*:*"]) for c in BEELINE_EXTRAS)]),
+        ("auxlib", [(c, ["*:*"]) for c in AUX_JARS]),
     ]
 
 
@@ -212,7 +220,7 @@ def build_hive_bundle(dest: Path, version: str, repository: str, local_repo: Pat
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
             tarfile.open(fileobj=gz, mode="w") as tar:
-        for d in ("", "lib", "lib-beeline", "scripts", "scripts/metastore"):
+        for d in ("", "lib", "lib-beeline", "auxlib", "scripts", "scripts/metastore"):
             _tar_add_dir(tar, f"{top}/{d}".rstrip("/"))
         for rel, path in sorted(entries):
             _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
