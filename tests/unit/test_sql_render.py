@@ -154,19 +154,22 @@ def test_hive_site_points_at_the_metastore_db_and_shared_ports(
         assert site["datanucleus.schema.autoCreateAll"] == "false"
         assert site["hive.exec.submit.local.task.via.child"] == "false"
         env = (files / host / "hive" / "hive-env.sh").read_text()
-        assert "JAVA_HOME=/opt/bigdata/java/17\n" in env, "Hive 4.0 runs on Java 17"
+        java = cluster.var("bigdata_java_for")["hive"]
+        assert f"JAVA_HOME=/opt/bigdata/java/{java}\n" in env, "Hive runs on bigdata_java_for.hive"
         log4j = (files / host / "hive" / "hive-log4j2.properties").read_text()
         assert "${sys:hive.log.dir}/${sys:hive.log.file}" in log4j
         beeline = (files / host / "hive" / "beeline").read_text()
-        assert "org.apache.hive.beeline.BeeLine" in beeline and "/lib-beeline/*:" in beeline
+        assert "org.apache.hive.beeline.BeeLine" in beeline
+        assert ("/lib-beeline/*:" in beeline) == cluster.version("hive").startswith("4.")
     classes = {"hive-metastore": "org.apache.hadoop.hive.metastore.HiveMetaStore",
                "hive-server2": "org.apache.hive.service.server.HiveServer2"}
     for unit, group in (("hive-metastore", "hive_metastore"), ("hive-server2", "hive_server2")):
         for host in cluster.groups[group]:
             start = exec_start(files / host / "hive" / f"{unit}.service")
-            assert start.startswith("/opt/bigdata/java/17/bin/java ")
+            java = cluster.var("bigdata_java_for")["hive"]
+            assert start.startswith(f"/opt/bigdata/java/{java}/bin/java ")
             assert start.endswith(classes[unit]), start[-200:]
-            assert "--add-opens=java.sql/java.sql=ALL-UNNAMED" in start
+            assert ("--add-opens=java.sql/java.sql=ALL-UNNAMED" in start) == (int(java) >= 17)
             # Hive's jars, then Hadoop's minus its SLF4J binding (hadoop-lib/): one binding, log4j2's.
             assert "/hive-current/lib/*:/opt/bigdata/hive-current/hadoop-lib/*" in start
             assert f"-Dhive.log.file=hive-{unit.split('-')[1].replace('server2', 'hiveserver2')}-{host}.log" \
