@@ -44,6 +44,7 @@ from bigdata_admin.checksum import (
     parse_checksum_file,
 )
 from bigdata_admin.errors import BadInput, RunFailed
+from bigdata_admin.hive_bundle import build_hive_bundle
 from bigdata_admin.maven import (
     LOCAL_REPO,
     Coordinate,
@@ -453,6 +454,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
         unpublished = storm_local_installs(meta)
         for name in unpublished:
             reporter.note(f"{name}: installed into the local Maven repository by hand (no published SHA-1)")
+    elif a.component == "hive":  # lib without Hadoop, lib-beeline, the metastore schema scripts
+        meta = build_hive_bundle(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
     else:
         resolved = resolve(f"bundle-{a.component}-{a.version}", coordinates, cache / LOCAL_REPO, repository)
         meta = build_bundle(cache / a.filename, a.component, a.version, resolved, repository=repository,

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bigdata_admin.hive_bundle import hive_top_level
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
 from bigdata_admin.storm_bundle import storm_top_level, storm_webapp_top_level
@@ -138,7 +139,7 @@ HBASE_SHELL_MAVEN_VERSION = "2.4.17"
 """The last hbase-shell published on Maven Central (2.5 and 2.6 publish no hbase-shell jar)."""
 HBASE_JAXWS_RI_VERSION = "2.3.2"
 """jaxws-ri of the HBase 2.6 tarball's lib/jdk11 (J2EE APIs that JDK 11+ no longer ship)."""
-MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase", "storm")
+MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase", "storm", "hive")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
 
 
@@ -175,6 +176,9 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
     if component == "storm-webapp":
         # The UI's and the logviewer's part (lib-webapp, public), a bundle of its own.
         return storm_webapp_top_level(v), []
+    if component == "hive":
+        # lib/ without Hadoop (the cluster's), lib-beeline/, the metastore schema SQL: see hive_bundle.py.
+        return hive_top_level(v), []
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
@@ -241,9 +245,12 @@ def storm_webapp_artifact(version: str, repository: str = MAVEN_CENTRAL,
 def install_source(cluster: Any, component: str) -> str:
     """`apache` or `maven`: the role's `<role>_install_source`, else `bigdata_artifact_source`."""
     role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source",
-                "hbase": "hbase_install_source", "storm": "storm_install_source"}.get(component)
+                "hbase": "hbase_install_source", "storm": "storm_install_source",
+                "hive": "hive_install_source"}.get(component)
     value = cluster.var(role_var) if role_var else None
     value = value or cluster.var("bigdata_artifact_source") or "maven"
+    if component == "hive" and _major(str(cluster.version("hive") or "4"))[0] < 4:
+        return "apache"  # the bundle's layout is Hive 4's (hive-standalone-metastore-server)
     return str(value) if component in MAVEN_COMPONENTS else "apache"
 
 
@@ -427,7 +434,9 @@ JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
     # HBase 2.6: Java 17 supported (with bin/hbase's JDK 11+ options, HBASE-28259); 2.5: experimental.
     "hbase": [("2.6", frozenset({8, 11, 17}), frozenset()), ("2.5", frozenset({8, 11}), frozenset({17})),
               ("2.4", frozenset({8, 11}), frozenset())],
-    "hive": [("4.1", frozenset({17}), frozenset()), ("4.0", frozenset({8}), frozenset()),
+    # Hive 4.0 is released for Java 8; the hive role runs it on 17 with the --add-opens of
+    # bigdata_java17_opens and hive_java17_extra_opens (4.1 requires 17), as the lab deploy checks.
+    "hive": [("4.1", frozenset({17}), frozenset()), ("4.0", frozenset({8, 17}), frozenset()),
              ("3.1", frozenset({8}), frozenset())],
     "kafka": [("4.", frozenset({17, 21}), frozenset()), ("3.", frozenset({11, 17}), frozenset({8}))],
     "storm": [("2.8", frozenset({11, 17}), frozenset()), ("2.7", frozenset({11, 17}), frozenset()),
@@ -446,10 +455,12 @@ NOTES = (
     "HBase 2.6 supports Java 17 (the HBase book's Java support table; 2.5 only with caveats) given the "
     "JVM options bin/hbase adds on JDK 11+ (HBASE-28259); the hbase role adds them to every daemon "
     "and command.",
-    "Hive 3.1 bundles Guava 19 while Hadoop 3.3+ ships Guava 27: Hive fails with NoSuchMethodError on "
-    "com.google.common.base.Preconditions.checkArgument unless lib/guava-19.0.jar is replaced by Hadoop's "
-    "guava-27 jar; the hive role does that.",
-    "Impala 4.x speaks the Hive 3.1 metastore API: its catalogd needs a Hive 3.1.x metastore.",
+    "Impala 4.x speaks the Hive 3.1 metastore API: its catalogd is built for a Hive 3.1.x metastore "
+    "(with Hive 4.0 a warning: not verified together).",
+    "Hive 4.0 from Maven: the bundle holds Hive's jars without Hadoop's (the daemons run with the "
+    "cluster's Hadoop jars after Hive's, minus Hadoop's SLF4J binding: one binding, log4j2's), the "
+    "metastore schema SQL from the standalone metastore's bin tarball, and hive-beeline 3.1.3 (no 4.x "
+    "beeline on Maven Central). It runs on Java 17 with Hive 4.1's --add-opens.",
     "Kafka 4 runs in KRaft mode only (no ZooKeeper) and its brokers need Java 17+.",
     "Hadoop 3.4 runs on Java 17 with the --add-opens list of bigdata_java17_opens (HADOOP-17177); the "
     "hdfs role adds it to every daemon, command and MapReduce container.",
@@ -537,10 +548,13 @@ def compatibility_problems(cluster: Any) -> list[Problem]:
 
     if ("impala" in present and "hive" in present and impala and hive
             and _major(impala)[0] >= 4 and not hive.startswith("3.1")):
-        problems.append(Problem("error", "setting bigdata_versions.hive",
-                                f"Impala {impala} needs a Hive 3.1.x metastore; "
-                                f"bigdata_versions.hive is {hive}",
-                                "Set bigdata_versions.hive: \"3.1.3\"."))
+        # A warning: Impala's catalogd is built against Hive 3.1's metastore client; a Hive 4 metastore
+        # still serves the 3.1 Thrift calls, but this pair is not checked here (no Impala images).
+        problems.append(Problem("warning", "setting bigdata_versions.hive",
+                                f"Impala {impala} is built for a Hive 3.1.x metastore; "
+                                f"bigdata_versions.hive is {hive} (not verified together)",
+                                "Set bigdata_versions.hive: \"3.1.3\" (with Java 8 and "
+                                "hive_install_source: apache) where Impala must be supported."))
     if ("hive" in present and "hadoop" in present and hive and hadoop
             and _major(hive)[0] >= 3 and _major(hadoop)[0] < 3):
         problems.append(Problem("error", "setting bigdata_versions.hadoop",
@@ -554,7 +568,10 @@ def compatibility_problems(cluster: Any) -> list[Problem]:
     if "spark" in present and "hive" in present and spark and hive:
         for prefix, (low, high) in SPARK_METASTORE.items():
             if spark.startswith(prefix) and not (_vtuple(low) <= _vtuple(hive) <= _vtuple(high)):
-                problems.append(Problem("error", "setting bigdata_versions.spark",
+                # Above the range a warning: Spark's built-in Hive 2.3 client may still work against a newer
+                # metastore (not verified here: the spark smoke test on a lab shows it); below, an error.
+                newer = _vtuple(hive) > _vtuple(high)
+                problems.append(Problem("warning" if newer else "error", "setting bigdata_versions.spark",
                                         f"Spark {spark} can use Hive metastores {low} to {high}; "
                                         f"bigdata_versions.hive is {hive}",
                                         "Pick Spark and Hive versions that combine "

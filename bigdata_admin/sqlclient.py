@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -250,15 +251,55 @@ def returns_rows(sql: str) -> bool:
     return bool(words) and words[0].upper() in ROW_STATEMENTS
 
 
+QUERY_WAIT_S = 1800.0
+"""Seconds a statement may run (a Hive INSERT is a MapReduce job: minutes on a loaded cluster)."""
+
+
+def _pyhive_execute(cur: Any, sql: str, params: Sequence[Any] | None, wait_s: float) -> None:
+    """Run `sql` asynchronously with PyHive and poll until it ends (at most `wait_s` seconds).
+
+    PyHive's default is a synchronous ExecuteStatement that holds one Thrift call open for the whole
+    statement, so any statement longer than the socket timeout fails with `read timeout`. Raises
+    pyhive.exc.OperationalError when the statement fails or runs too long (it is then cancelled).
+    """
+    from pyhive.exc import OperationalError
+    from TCLIService.ttypes import TOperationState
+
+    running = (TOperationState.INITIALIZED_STATE, TOperationState.PENDING_STATE,
+               TOperationState.RUNNING_STATE)
+    if params is None:
+        cur.execute(sql, async_=True)
+    else:
+        cur.execute(sql, params, async_=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.2
+    while True:
+        status = cur.poll()
+        if status.operationState not in running:
+            break
+        if time.monotonic() > deadline:
+            with contextlib.suppress(Exception):
+                cur.cancel()
+            raise OperationalError(f"the statement ran longer than {int(wait_s)} s and was cancelled")
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    if status.operationState != TOperationState.FINISHED_STATE:
+        state = TOperationState._VALUES_TO_NAMES.get(status.operationState, status.operationState)
+        raise OperationalError(status.errorMessage or f"the statement ended in state {state}")
+
+
 def query(conn: Any, sql: str, params: Sequence[Any] | None = None,
-          fetch: bool | None = None) -> list[tuple[Any, ...]]:
+          fetch: bool | None = None, wait_s: float = QUERY_WAIT_S) -> list[tuple[Any, ...]]:
     """Run one statement; return its rows (empty for statements that return none).
 
     fetch: force fetching (True) or not (False); by default decided by the first keyword.
+    wait_s: seconds the statement may run (PyHive: polled, see _pyhive_execute; impyla polls itself).
     """
     cur = conn.cursor()
     try:
-        if params is None:
+        if type(cur).__module__.startswith("pyhive."):
+            _pyhive_execute(cur, sql, params, wait_s)
+        elif params is None:
             cur.execute(sql)
         else:
             cur.execute(sql, params)

@@ -112,7 +112,7 @@ def test_install_methods_and_absent_services(tmp_path: Path) -> None:
 
 
 def test_java_tarball_only_for_majors_the_os_lacks(tmp_path: Path) -> None:
-    cluster = make(tmp_path, ["hive_metastore", "metastore_db", "kafka_broker"])
+    cluster = make(tmp_path, ["hive_metastore", "metastore_db", "kafka_broker"], bigdata_java_for={"hive": 8})
     names = [a.filename for a in artifacts_for(cluster)]
     assert "OpenJDK8U-jdk_x64_linux_hotspot_8u442b06.tar.gz" in names
     assert not any("OpenJDK17" in n or "OpenJDK11" in n for n in names)
@@ -129,9 +129,34 @@ def test_shipped_inventories_are_compatible(repo_root: Path) -> None:
 
 
 def test_hive_3_1_needs_java_8(tmp_path: Path) -> None:
-    cluster = make(tmp_path, ["hive_metastore", "metastore_db"], bigdata_java_for={"hive": 11})
+    versions = dict(inventory.role_defaults()["bigdata_versions"], hive="3.1.3")
+    cluster = make(tmp_path, ["hive_metastore", "metastore_db"], bigdata_java_for={"hive": 11},
+                   bigdata_versions=versions)
     text = _messages(compatibility_problems(cluster))
     assert "hive 3.1.3 does not run on Java 11" in text and "bigdata_java_for.hive: 8" in text
+
+
+def test_hive_4_from_maven_on_java_17_by_default(tmp_path: Path) -> None:
+    cluster = make(tmp_path, ["hive_metastore", "hive_server2", "metastore_db", "hdfs_namenode"])
+    assert cluster.version("hive") == "4.0.1" and int(cluster.var("bigdata_java_for")["hive"]) == 17
+    assert compatibility_problems(cluster) == []
+    names = [a.filename for a in artifacts_for(cluster)]
+    assert "hive-4.0.1-maven.tar.gz" in names and "postgresql-42.7.4.jar" in names
+    assert not any(n.startswith(("apache-hive-", "OpenJDK")) for n in names), names
+    hive = next(a for a in artifacts_for(cluster) if a.component == "hive")
+    coords = hive.extra["coordinates"]
+    assert "org.apache.hive:hive-standalone-metastore-server:4.0.1:tar.gz:bin" in coords, \
+        "the schema SQL comes from the standalone metastore's bin tarball"
+    assert "org.apache.hive:hive-beeline:3.1.3" in coords
+    assert not any(c.startswith("org.apache.hadoop:") for c in coords)
+
+
+def test_hive_3_1_comes_from_its_release(tmp_path: Path) -> None:
+    versions = dict(inventory.role_defaults()["bigdata_versions"], hive="3.1.3")
+    cluster = make(tmp_path, ["hive_metastore", "metastore_db"], bigdata_versions=versions,
+                   bigdata_java_for={"hive": 8})
+    names = [a.filename for a in artifacts_for(cluster)]
+    assert "apache-hive-3.1.3-bin.tar.gz" in names and "hive-3.1.3-maven.tar.gz" not in names
 
 
 def test_kafka_4_needs_java_17(tmp_path: Path) -> None:
@@ -175,14 +200,20 @@ def test_impala_4_needs_hive_3_1_metastore(tmp_path: Path) -> None:
     versions = dict(inventory.role_defaults()["bigdata_versions"], hive="4.0.1")
     cluster = make(tmp_path, ["impala_daemon", "impala_catalog", "hive_metastore", "metastore_db"],
                    bigdata_versions=versions, bigdata_java_for={"hive": 8})
-    text = _messages(compatibility_problems(cluster))
-    assert "Impala 4.4.1 needs a Hive 3.1.x metastore" in text
+    problems = compatibility_problems(cluster)
+    text = _messages(problems)
+    assert "warning setting bigdata_versions.hive: Impala 4.4.1 is built for a Hive 3.1.x metastore" in text
 
 
 def test_spark_3_5_with_hive_4_metastore(tmp_path: Path) -> None:
     versions = dict(inventory.role_defaults()["bigdata_versions"], hive="4.0.1")
     cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=versions)
-    assert "Spark 3.5.5 can use Hive metastores 0.12 to 3.1.3" in _messages(compatibility_problems(cluster))
+    text = _messages(compatibility_problems(cluster))
+    assert "warning setting bigdata_versions.spark: Spark 3.5.5 can use Hive metastores 0.12 to 3.1.3" in text
+    older = dict(versions, hive="0.11.0")
+    cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=older,
+                   bigdata_java_for={"hive": 8})
+    assert "error setting bigdata_versions.spark" in _messages(compatibility_problems(cluster))
 
 
 def test_hbase_2_4_on_hadoop_3_warns(tmp_path: Path) -> None:
@@ -205,5 +236,5 @@ def test_java_without_a_source(tmp_path: Path) -> None:
     assert "no source for Java 21" in _messages(compatibility_problems(cluster))
 
 
-def test_notes_state_the_guava_fix() -> None:
-    assert any("Guava" in n and "hive role" in n for n in catalog.NOTES)
+def test_notes_state_the_hive_bundle() -> None:
+    assert any("Hive 4.0 from Maven" in n and "one binding" in n for n in catalog.NOTES)

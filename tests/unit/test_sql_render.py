@@ -57,8 +57,15 @@ def parse_flags(path: Path) -> dict[str, str]:
 
 
 def exec_start(path: Path) -> str:
+    """The ExecStart command line, its backslash continuations joined with single spaces."""
     lines = path.read_text().splitlines()
-    return next(line.split("=", 1)[1] for line in lines if line.startswith("ExecStart="))
+    i = next(n for n, line in enumerate(lines) if line.startswith("ExecStart="))
+    parts = [lines[i].split("=", 1)[1]]
+    while parts[-1].endswith("\\") and i + 1 < len(lines):
+        parts[-1] = parts[-1][:-1].rstrip()
+        i += 1
+        parts.append(lines[i].strip())
+    return " ".join(parts)
 
 
 def addr(cluster: inventory.Cluster, host: str) -> str:
@@ -145,13 +152,28 @@ def test_hive_site_points_at_the_metastore_db_and_shared_ports(
         # Never let the metastore create or alter its schema on its own; schematool does it once.
         assert site["hive.metastore.schema.verification"] == "true"
         assert site["datanucleus.schema.autoCreateAll"] == "false"
+        assert site["hive.exec.submit.local.task.via.child"] == "false"
         env = (files / host / "hive" / "hive-env.sh").read_text()
-        assert "/java/8\n" in env, "Hive 3.1 runs on Java 8"
+        java = cluster.var("bigdata_java_for")["hive"]
+        assert f"JAVA_HOME=/opt/bigdata/java/{java}\n" in env, "Hive runs on bigdata_java_for.hive"
+        log4j = (files / host / "hive" / "hive-log4j2.properties").read_text()
+        assert "${sys:hive.log.dir}/${sys:hive.log.file}" in log4j
+        beeline = (files / host / "hive" / "beeline").read_text()
+        assert "org.apache.hive.beeline.BeeLine" in beeline
+        assert ("/lib-beeline/*:" in beeline) == cluster.version("hive").startswith("4.")
+    classes = {"hive-metastore": "org.apache.hadoop.hive.metastore.HiveMetaStore",
+               "hive-server2": "org.apache.hive.service.server.HiveServer2"}
     for unit, group in (("hive-metastore", "hive_metastore"), ("hive-server2", "hive_server2")):
         for host in cluster.groups[group]:
             start = exec_start(files / host / "hive" / f"{unit}.service")
-            service = "metastore" if group == "hive_metastore" else "hiveserver2"
-            assert start.endswith(f"--service {service}")
+            java = cluster.var("bigdata_java_for")["hive"]
+            assert start.startswith(f"/opt/bigdata/java/{java}/bin/java ")
+            assert start.endswith(classes[unit]), start[-200:]
+            assert ("--add-opens=java.sql/java.sql=ALL-UNNAMED" in start) == (int(java) >= 17)
+            # Hive's jars, then Hadoop's minus its SLF4J binding (hadoop-lib/): one binding, log4j2's.
+            assert "/hive-current/lib/*:/opt/bigdata/hive-current/hadoop-lib/*" in start
+            assert f"-Dhive.log.file=hive-{unit.split('-')[1].replace('server2', 'hiveserver2')}-{host}.log" \
+                in start
 
 
 def test_hadoop_config_and_warehouse_are_the_hdfs_roles(rendered: tuple[inventory.Cluster, Path]) -> None:
