@@ -103,10 +103,13 @@ def test_cluster_from_ansible_matches_the_loader(repo_root: Path) -> None:
     groups = {g: list(m) for g, m in loaded.groups.items()}
     hostvars = {name: {k: v for k, v in h.vars.items()} for name, h in loaded.hosts.items()}
     rebuilt = cluster_from_ansible(groups, hostvars, "ha", loaded.children)
-    assert validate(rebuilt) == validate(loaded) == []
+    # The shipped ha inventory's one warning: Impala (built for a Hive 3.1 metastore) beside Hive 4.
+    known = ["setting bigdata_versions.hive"]
+    assert validate(rebuilt) == validate(loaded)
+    assert [p.where for p in validate(loaded)] == known
     assert rebuilt.version("kafka") == loaded.version("kafka")
     # Break one thing the Ansible way (an extra var on every host): the same rule fires.
     for hv in hostvars.values():
         hv["hdfs_replication"] = 9
     found = validate(cluster_from_ansible(groups, hostvars, "ha", loaded.children))
-    assert [p.where for p in found] == ["variable hdfs_replication"]
+    assert [p.where for p in found] == ["variable hdfs_replication", *known]
