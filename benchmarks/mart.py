@@ -78,26 +78,35 @@ def cluster_mode(args: argparse.Namespace) -> None:
         runs["hive"] = _timed(conn, args.day, "hive", args.pilot_root, args.hive_drive_table)
     finally:
         conn.close()
-    conn = connect("spark")
+    spark_error = ""
     try:
-        mart.execute(conn, f"CREATE DATABASE IF NOT EXISTS {args.spark_database}")
-    finally:
-        conn.close()
-    conn = connect("spark", args.spark_database)
-    try:
-        print(f"Spark Thrift Server: building the marts of {args.day} (database {args.spark_database}) ...",
-              flush=True)
-        runs["spark"] = _timed(conn, args.day, "spark", args.pilot_root, "text")
-    finally:
-        conn.close()
-    hive, spark = ({r.name: r for r in runs[e][0]} for e in ("hive", "spark"))
+        conn = connect("spark")
+        try:
+            mart.execute(conn, f"CREATE DATABASE IF NOT EXISTS {args.spark_database}")
+        finally:
+            conn.close()
+        conn = connect("spark", args.spark_database)
+        try:
+            print(f"Spark Thrift Server: building the marts of {args.day} "
+                  f"(database {args.spark_database}) ...", flush=True)
+            runs["spark"] = _timed(conn, args.day, "spark", args.pilot_root, "text")
+        finally:
+            conn.close()
+    except Exception as exc:  # the Hive column is still worth printing
+        spark_error = " ".join(str(exc).split())[:300]
+    hive = {r.name: r for r in runs["hive"][0]}
+    spark = {r.name: r for r in runs["spark"][0]} if "spark" in runs else {}
     print(f"{'subject':10} {'HiveServer2 s':>14} {'Spark TS s':>11} {'rows (Hive)':>12} {'rows (Spark)':>13}")
     for name in mart.SUBJECT_NAMES:
-        h, s = hive[name], spark[name]
+        h, s = hive[name], spark.get(name)
         rows_h = f"{h.rows:,}" if h.rows is not None else "-"
-        rows_s = f"{s.rows:,}" if s.rows is not None else "-"
-        print(f"{name:10} {h.seconds:14.1f} {s.seconds:11.1f} {rows_h:>12} {rows_s:>13}")
-    print(f"{'all':10} {runs['hive'][1]:14.1f} {runs['spark'][1]:11.1f}")
+        rows_s = f"{s.rows:,}" if s is not None and s.rows is not None else "-"
+        secs_s = f"{s.seconds:11.1f}" if s is not None else f"{'failed':>11}"
+        print(f"{name:10} {h.seconds:14.1f} {secs_s} {rows_h:>12} {rows_s:>13}")
+    total_s = f"{runs['spark'][1]:11.1f}" if "spark" in runs else f"{'failed':>11}"
+    print(f"{'all':10} {runs['hive'][1]:14.1f} {total_s}")
+    if spark_error:
+        print(f"Spark Thrift Server failed: {spark_error}")
 
 
 def main() -> None:

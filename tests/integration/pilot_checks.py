@@ -74,15 +74,27 @@ def check_marts(rows: Rows, t: dict[str, Any], day: str) -> None:
     assert got_b == per_car
 
 
-def check_analyses(results: Mapping[str, list[tuple[Any, ...]] | list[list[Any]]], t: dict[str, Any],
-                   buylist_rows: int, min_speed: float = 60) -> None:
+Results = Mapping[str, list[tuple[Any, ...]] | list[list[Any]]]
+
+
+def check_analyses(results: Results, t: dict[str, Any], buylist_rows: int, min_speed: float = 60) -> None:
     """`pilot analyze` results (analysis name -> rows) against Python's."""
+    check_spark_analyses(results, t, min_speed)
+    check_impala_analyses(results, t, buylist_rows)
+
+
+def check_spark_analyses(results: Results, t: dict[str, Any], min_speed: float = 60) -> None:
+    """The Spark SQL analyses (area_speed, fast_areas) against Python's."""
     speeds = expected.area_speeds(t["drive"], t["adult"])
     got_speeds = {r[0]: float(r[1]) for r in results["area_speed"]}
     assert got_speeds.keys() == speeds.keys()
     for area, v in speeds.items():
         assert got_speeds[area] == pytest.approx(v, abs=1e-9)
     assert {r[0] for r in results["fast_areas"]} == {a for a, v in speeds.items() if v >= min_speed}
+
+
+def check_impala_analyses(results: Results, t: dict[str, Any], buylist_rows: int) -> None:
+    """Impala's analyses (fastest_car, symptom, emergency, purchases) against Python's."""
     fastest = expected.fastest_cars(t["drive"], t["adult"])
     got_fastest: dict[str, set[str]] = {}
     for area, car, avg in results["fastest_car"]:
