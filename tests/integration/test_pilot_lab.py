@@ -26,7 +26,6 @@ import pilot_checks as checks
 import pytest
 
 from bigdata_admin import deployment, inventory, sqlclient
-from bigdata_admin.errors import RunFailed
 from bigdata_admin.pilot import analyze, endpoints, generate, load, mart
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
@@ -154,11 +153,6 @@ def test_hive_reads_smartcar_drive_info_over_hbase(lab: dict[str, Any], hive_mar
         conn.close()
 
 
-# Spark 3.5's Hive client (built-in 2.3.9) calls the metastore's get_table, which Hive 4's metastore
-# no longer serves: the Spark Thrift Server cannot read any table of a Hive 4.0 metastore.
-SPARK_HMS4 = "Invalid method name: 'get_table'"
-
-
 def test_impala_queries_through_hiveserver2_match_python(lab: dict[str, Any],
                                                          hive_marts: dict[str, Any]) -> None:
     """Impala's analyses (no Impala on this lab) run as they are on HiveServer2, over Hive's marts."""
@@ -183,8 +177,6 @@ def test_analyze_with_spark_sql_on_the_spark_thrift_server(lab: dict[str, Any],
     proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "pilot", *args, "-i", str(lab["inventory"]),
                            "--json"], cwd=lab["work"], capture_output=True, text=True, timeout=1800,
                           check=False, env={**os.environ, "COLUMNS": "400"})
-    if proc.returncode != 0 and SPARK_HMS4 in proc.stderr:
-        pytest.xfail(f"the Spark Thrift Server cannot read Hive 4's metastore: {SPARK_HMS4}")
     assert proc.returncode == 0, f"pilot analyze: {proc.stdout[-2000:]} {proc.stderr[-4000:]}"
     out = json.loads(proc.stdout)
     results = {name: a["rows"] for name, a in out["analyses"].items()}
@@ -203,12 +195,7 @@ def test_spark_marts_on_the_spark_thrift_server_match_python(lab: dict[str, Any]
     conn = _conn(lab, "spark", database)
     try:
         t0 = time.monotonic()
-        try:
-            results = mart.build(conn, DAY, engine="spark")
-        except RunFailed as exc:
-            if SPARK_HMS4 in str(exc):
-                pytest.xfail(f"the Spark Thrift Server cannot read Hive 4's metastore: {SPARK_HMS4}")
-            raise
+        results = mart.build(conn, DAY, engine="spark")
         lab["times"]["mart spark"] = round(time.monotonic() - t0, 1)
         checks.check_counts({r.name: r.rows for r in results}, lab["truth"], DAY)
         checks.check_marts(lambda sql: mart.query(conn, sql)[1], lab["truth"], DAY)
