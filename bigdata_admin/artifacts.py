@@ -44,7 +44,7 @@ from bigdata_admin.checksum import (
     parse_checksum_file,
 )
 from bigdata_admin.errors import BadInput, RunFailed
-from bigdata_admin.hive_bundle import build_hive_bundle
+from bigdata_admin.hive_bundle import build_hive_bundle, build_spark_hive_client_bundle
 from bigdata_admin.maven import (
     LOCAL_REPO,
     Coordinate,
@@ -445,7 +445,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
     repository = str(a.extra["repository"])
     coordinates = [Coordinate.parse(c) for c in a.extra["coordinates"]]
     webapps = [Coordinate.parse(c) for c in a.extra.get("webapps_from", [])]
-    reporter.note(f"mvn: resolving {a.component} {a.version} ({len(coordinates)} artifacts and their "
+    name = a.extra.get("bundle", a.component)
+    reporter.note(f"mvn: resolving {name} {a.version} ({len(coordinates)} artifacts and their "
                   f"dependencies) from {repository}")
     unpublished: list[str] = []
     if a.component == "storm":  # several lib dirs and web assets, as Storm's release lays them out
@@ -454,6 +455,8 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
         unpublished = storm_local_installs(meta)
         for name in unpublished:
             reporter.note(f"{name}: installed into the local Maven repository by hand (no published SHA-1)")
+    elif a.extra.get("bundle") == "spark-hive-client":  # Spark's Hive 3.1 metastore client, without Hadoop
+        meta = build_spark_hive_client_bundle(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
     elif a.component == "hive":  # lib without Hadoop, lib-beeline, the metastore schema scripts
         meta = build_hive_bundle(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
     else:

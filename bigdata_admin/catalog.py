@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bigdata_admin.hive_bundle import hive_top_level
+from bigdata_admin.hive_bundle import SPARK_HIVE_CLIENT_VERSION, hive_top_level, spark_hive_client_top_level
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
 from bigdata_admin.storm_bundle import storm_top_level, storm_webapp_top_level
@@ -242,6 +242,25 @@ def storm_webapp_artifact(version: str, repository: str = MAVEN_CENTRAL,
                     required_by=tuple(g for g in groups if g in STORM_WEBAPP_REQUIRED_BY))
 
 
+def spark_hive_client_artifact(repository: str = MAVEN_CENTRAL, groups: tuple[str, ...] = (),
+                               version: str = SPARK_HIVE_CLIENT_VERSION) -> Artifact:
+    """The Hive 3.1 metastore client Spark loads to talk to a Hive 4 metastore
+    (`spark-hive-client-<version>-maven.tar.gz`, hive_bundle.build_spark_hive_client_bundle).
+    Component "spark": `artifacts fetch spark` includes it."""
+    return Artifact("spark", version, f"spark-hive-client-{version}-maven.tar.gz", "bundle", "maven",
+                    (repository,), (), "sha256", groups,
+                    {"repository": repository, "coordinates": spark_hive_client_top_level(version),
+                     "webapps_from": [], "bundle": "spark-hive-client"})
+
+
+def spark_needs_hive_client(cluster: Any) -> bool:
+    """True when Spark shares a Hive metastore of version 4 or later, which Spark's built-in Hive 2.3
+    client cannot use (it calls `get_table`, gone from Hive 4.0's metastore)."""
+    present = _present(cluster)
+    hive = cluster.version("hive")
+    return bool(present.get("spark") and cluster.has("hive_metastore") and hive and _major(str(hive))[0] >= 4)
+
+
 def install_source(cluster: Any, component: str) -> str:
     """`apache` or `maven`: the role's `<role>_install_source`, else `bigdata_artifact_source`."""
     role_var = {"hadoop": "hdfs_install_source", "kafka": "kafka_install_source",
@@ -368,6 +387,9 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
             continue
         if component == "zookeeper" and cluster.var("zookeeper_install_method", "tarball") == "package":
             continue
+        if component == "spark" and spark_needs_hive_client(cluster):
+            repository = str(cluster.var("bigdata_maven_repository") or MAVEN_CENTRAL)
+            out.append(spark_hive_client_artifact(repository, groups))
         if component == "spark" and cluster.var("spark_install_method", "tarball") == "wheel":
             out += pypi_artifacts(version, groups)
             continue
@@ -445,8 +467,10 @@ JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
               ("3.4", frozenset({8, 11, 17}), frozenset())],
 }
 
-# Hive metastore versions a Spark release's Hive client can talk to (spark.sql.hive.metastore.version).
-SPARK_METASTORE = {"3.": ("0.12", "3.1.3"), "4.": ("2.0.0", "4.0.1")}
+# Hive metastore versions a Spark release can use (spark.sql.hive.metastore.version: Spark 3.5 loads
+# clients 0.12 to 3.1.3). A Hive 4.0 metastore through the 3.1.3 client, which the spark role installs
+# for it (spark_needs_hive_client): verified on the lab with Hive 4.0.1 (DDL, INSERT, SELECT, DROP).
+SPARK_METASTORE = {"3.": ("0.12", "4.0.1"), "4.": ("2.0.0", "4.0.1")}
 
 NOTES = (
     "HBase 2.5+ on Hadoop 3 uses the hbase-X-hadoop3-bin.tar.gz build "
@@ -568,14 +592,14 @@ def compatibility_problems(cluster: Any) -> list[Problem]:
     if "spark" in present and "hive" in present and spark and hive:
         for prefix, (low, high) in SPARK_METASTORE.items():
             if spark.startswith(prefix) and not (_vtuple(low) <= _vtuple(hive) <= _vtuple(high)):
-                # Above the range a warning: Spark's built-in Hive 2.3 client may still work against a newer
-                # metastore (not verified here: the spark smoke test on a lab shows it); below, an error.
+                # Above the range a warning (a newer metastore may still serve the client's calls: the
+                # spark smoke test on a lab shows it); below, an error.
                 newer = _vtuple(hive) > _vtuple(high)
                 problems.append(Problem("warning" if newer else "error", "setting bigdata_versions.spark",
                                         f"Spark {spark} can use Hive metastores {low} to {high}; "
                                         f"bigdata_versions.hive is {hive}",
                                         "Pick Spark and Hive versions that combine "
-                                        "(Spark 3.5 with Hive 3.1.3)."))
+                                        "(Spark 3.5 with Hive 3.1.3 or 4.0.1)."))
     return problems
 
 

@@ -234,3 +234,67 @@ def build_hive_bundle(dest: Path, version: str, repository: str, local_repo: Pat
         _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
     os.replace(tmp, dest)
     return meta
+
+
+# --------------------------------------------------------------------------------------------------
+# Spark's Hive metastore client
+
+SPARK_HIVE_CLIENT_VERSION = "3.1.3"
+"""The newest Hive metastore client Spark 3.5 can load (`spark.sql.hive.metastore.version`, Spark's
+docs: 0.12.0 to 3.1.3). Spark's built-in Hive 2.3 client calls `get_table`, which Hive 4.0's metastore
+no longer serves (TApplicationException "Invalid method name: 'get_table'", seen on the lab); the 3.1.3
+client asks with `get_table_req` and works against a Hive 4.0 metastore (lab: CREATE TABLE, INSERT,
+SELECT, DESCRIBE, DROP through the Spark Thrift Server)."""
+SPARK_HIVE_CLIENT_MODULES = ("hive-metastore", "hive-exec", "hive-common", "hive-serde")
+"""What Spark's IsolatedClientLoader resolves for a metastore version (metastore.jars=maven)."""
+SPARK_HIVE_CLIENT_EXTRAS = ("org.apache.logging.log4j:log4j-api:2.10.0", "org.apache.derby:derby:10.14.1.0")
+"""Spark's extra dependencies for Hive 3.1 (its HiveVersion v3_1)."""
+SPARK_HIVE_CLIENT_EXCLUSIONS = (
+    "org.apache.hadoop:*",  # Spark shares its own Hadoop classes with the isolated client
+    "org.apache.calcite:calcite-druid",
+    "org.apache.calcite.avatica:avatica",
+    "org.apache.curator:*",
+    "org.pentaho:*",  # not on Maven Central (calcite's optional aggregate designer)
+    "org.apache.hive:hive-vector-code-gen",
+)
+"""Spark's exclusions for Hive 3.1, and Hadoop."""
+
+
+def spark_hive_client_top_level(version: str = SPARK_HIVE_CLIENT_VERSION) -> list[str]:
+    """The top-level coordinates of the Spark metastore-client bundle."""
+    return [f"{HIVE_GROUP}:{a}:{version}" for a in SPARK_HIVE_CLIENT_MODULES] + list(SPARK_HIVE_CLIENT_EXTRAS)
+
+
+def build_spark_hive_client_bundle(dest: Path, version: str, repository: str,
+                                   local_repo: Path) -> dict[str, Any]:
+    """Write `dest`, `spark-hive-client-<version>/lib/*.jar` (+ bundle.json), the jars Spark loads with
+    `spark.sql.hive.metastore.jars=path`. Every jar is checked against the repository's SHA-1.
+    Returns its bundle.json. Raises MavenError."""
+    top = f"spark-hive-client-{version}"
+    excl = list(SPARK_HIVE_CLIENT_EXCLUSIONS)
+    deps = [(c, excl) for c in spark_hive_client_top_level(version)]
+    resolved = resolve_layout(f"bundle-spark-hive-client-{version}", deps, local_repo, repository)
+    files: dict[str, dict[str, str]] = {}
+    entries: list[tuple[str, Path]] = []
+    taken: set[str] = set()
+    for r in sorted(resolved, key=lambda r: str(r.coordinate)):
+        if r.path.suffix != ".jar":
+            continue
+        sha1, origin = checked_sha1(r.path)
+        name = f"{r.coordinate.group}.{r.path.name}" if r.path.name in taken else r.path.name
+        taken.add(name)
+        files[f"lib/{name}"] = {"coordinate": str(r.coordinate), "sha1": sha1, "origin": origin}
+        entries.append((f"lib/{name}", r.path))
+    meta = {"component": "spark-hive-client", "version": version, "repository": repository,
+            "coordinates": spark_hive_client_top_level(version), "files": files}
+    tmp = dest.with_name(dest.name + ".part")
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w") as tar:
+        _tar_add_dir(tar, top)
+        _tar_add_dir(tar, f"{top}/lib")
+        for rel, path in sorted(entries):
+            _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
+    os.replace(tmp, dest)
+    return meta

@@ -208,8 +208,21 @@ def test_impala_4_needs_hive_3_1_metastore(tmp_path: Path) -> None:
 def test_spark_3_5_with_hive_4_metastore(tmp_path: Path) -> None:
     versions = dict(inventory.role_defaults()["bigdata_versions"], hive="4.0.1")
     cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=versions)
+    # Through Hive's 3.1.3 client, which the spark role installs for a Hive 4 metastore.
+    assert "bigdata_versions.spark" not in _messages(compatibility_problems(cluster))
+    client = [a for a in artifacts_for(cluster) if a.extra.get("bundle") == "spark-hive-client"]
+    assert [(a.component, a.filename, a.source) for a in client] == [
+        ("spark", "spark-hive-client-3.1.3-maven.tar.gz", "maven")]
+    assert "org.apache.hive:hive-metastore:3.1.3" in client[0].extra["coordinates"]
+    newer = dict(versions, hive="4.1.0")
+    cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=newer,
+                   bigdata_java_for={"hive": 17})
     text = _messages(compatibility_problems(cluster))
-    assert "warning setting bigdata_versions.spark: Spark 3.5.5 can use Hive metastores 0.12 to 3.1.3" in text
+    assert "warning setting bigdata_versions.spark: Spark 3.5.5 can use Hive metastores 0.12 to 4.0.1" in text
+    hive3 = dict(versions, hive="3.1.3")
+    cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=hive3,
+                   bigdata_java_for={"hive": 8})
+    assert not [a for a in artifacts_for(cluster) if a.extra.get("bundle") == "spark-hive-client"]
     older = dict(versions, hive="0.11.0")
     cluster = make(tmp_path, ["spark_master", "hive_metastore", "metastore_db"], bigdata_versions=older,
                    bigdata_java_for={"hive": 8})

@@ -34,11 +34,25 @@ def _bad_inventory(repo_root: Path, tmp_path: Path) -> Path:
     return inv
 
 
+# The one warning a shipped inventory may carry: Impala (built for a Hive 3.1 metastore) beside the
+# default Hive 4 (classroom pins Hive 3.1.3 on Java 8 and has none).
+IMPALA_HIVE4 = "Impala 4.4.1 is built for a Hive 3.1.x metastore"
+
+
+def _known_warnings_only(problems: list[dict[str, str]]) -> bool:
+    return all(p["severity"] == "warning" and p["where"] == "setting bigdata_versions.hive"
+               and p["message"].startswith(IMPALA_HIVE4) and "3.1.3" in p["fix"] for p in problems)
+
+
 @pytest.mark.parametrize("name", ["single-node", "classroom", "ha"])
 def test_check_clean_inventories_exit_0(runner: CliRunner, repo_root: Path, name: str) -> None:
-    result = runner.invoke(app, ["check", "-i", str(repo_root / "inventories" / name)], env=ENV)
+    inv = str(repo_root / "inventories" / name)
+    result = runner.invoke(app, ["check", "-i", inv], env=ENV)
     assert result.exit_code == 0, result.output
-    assert "no problem found" in result.output
+    data = json.loads(runner.invoke(app, ["check", "-i", inv, "--json"], env=ENV).stdout)
+    assert _known_warnings_only(data["problems"]), data["problems"]
+    if name == "classroom":
+        assert "no problem found" in result.output
 
 
 def test_check_bad_inventory_exit_2_names_problem_and_fix(runner: CliRunner, repo_root: Path,
@@ -88,7 +102,7 @@ def test_plan_tables_and_json(runner: CliRunner, repo_root: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "master1" in result.output and "hdfs_zkfc" in result.output
     data = json.loads(runner.invoke(app, ["plan", "-i", inv, "--json"], env=ENV).stdout)
-    assert data["namenode_ha"] is True and data["problems"] == []
+    assert data["namenode_ha"] is True and _known_warnings_only(data["problems"])
     assert {h["host"] for h in data["hosts"]} == {"master1", "master2", "master3", "worker1", "worker2",
                                                   "worker3", "gpu1"}
 
