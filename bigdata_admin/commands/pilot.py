@@ -231,8 +231,10 @@ def load_cmd(
         master = cluster.first("hbase_master")
         presplit = None
         if master is not None:
-            root = cluster.var("bigdata_install_root", "/opt/bigdata")
-            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{root}/hbase-current/bin/hbase"))
+            # The role's admin command: the release's bin/hbase when there is one, else `java -cp`
+            # over the Maven bundle (which has no bin/).
+            cli_dir = cluster.var("hbase_cli_dir", "/usr/local/bin")
+            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{cli_dir}/hbase"))
             presplit = load.ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)
         extra["hbase_table"] = load.ensure_hbase_table(conn, presplit)
         if not json_out:
@@ -348,6 +350,10 @@ def mart_cmd(
         "--subjects", help="Comma-separated subset of tables,status,drive,symptom,emergency,buylist.",
         show_default=False)] = None,
     pilot_root: PilotRootOpt = DEFAULT_PILOT_ROOT,
+    drive_table: Annotated[str | None, typer.Option(
+        "--drive-table", help="SmartCar_Drive_Info over HBase (hbase: Hive's HBaseStorageHandler, the "
+        "default with --engine hive) or over the text copy of `pilot load --to drive-text` (text: the "
+        "default with --engine spark).", show_default=False)] = None,
     local: LocalOpt = False,
     local_dir: LocalDirOpt = DEFAULT_LOCAL_DIR,
     json_out: common.JsonOpt = False,
@@ -368,18 +374,25 @@ def mart_cmd(
             pilot_root = local_pilot_root(local_dir)
         mart.params_for(day)
         with _local_server(local_dir, json_out) as endpoint:
-            _mart(day, None, "spark", endpoint, auth, user, subjects, pilot_root, json_out)
+            _mart(day, None, "spark", endpoint, auth, user, subjects, pilot_root, json_out, drive_table)
         return
-    _mart(day, inventory, engine, hs2, auth, user, subjects, pilot_root, json_out)
+    _mart(day, inventory, engine, hs2, auth, user, subjects, pilot_root, json_out, drive_table)
 
 
 def _mart(day: str, inventory: Path | None, engine: str, hs2: str | None, auth: str | None,
-          user: str | None, subjects: str | None, pilot_root: str, json_out: bool) -> None:
+          user: str | None, subjects: str | None, pilot_root: str, json_out: bool,
+          drive_table: str | None = None) -> None:
     from bigdata_admin.pilot import endpoints, mart
 
     if engine not in mart.ENGINES:
         common.fail(f"--engine {engine!r} is not one of {', '.join(mart.ENGINES)}",
                     "Use --engine hive or spark.")
+    if drive_table is not None and drive_table not in mart.DRIVE_TABLES:
+        common.fail(f"--drive-table {drive_table!r} is not one of {', '.join(mart.DRIVE_TABLES)}",
+                    "Use --drive-table hbase (HiveServer2 with the HBase storage handler) or text.")
+    if drive_table == "hbase" and engine != "hive":
+        common.fail("--drive-table hbase needs --engine hive (Spark SQL has no STORED BY storage handlers)",
+                    "Use --drive-table text with --engine spark.")
     mart.params_for(day)
     cluster = _cluster(inventory)
     conn = endpoints.sql_connection(cluster, engine, hs2, auth, user, "--hs2")
@@ -397,7 +410,7 @@ def _mart(day: str, inventory: Path | None, engine: str, hs2: str | None, auth: 
 
     try:
         results = mart.build(conn, day, engine=engine, pilot_root=pilot_root, subjects=wanted,
-                             progress=progress)
+                             progress=progress, drive_table=drive_table)
     finally:
         conn.close()
     if json_out:

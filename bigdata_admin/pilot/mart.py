@@ -49,6 +49,11 @@ SUBJECTS: tuple[Subject, ...] = (
 )
 SUBJECT_NAMES = tuple(s.name for s in SUBJECTS)
 _DRIVE_DDL = {"hive": "hbase", "spark": "text"}
+DRIVE_TABLES = ("hbase", "text")
+"""How SmartCar_Drive_Info is defined: over the HBase table DriverCarInfo (Hive's HBaseStorageHandler;
+Hive's default) or as text files under PILOT_ROOT (`pilot load --to drive-text`; Spark's default, as
+Spark has no STORED BY)."""
+HBASE_HANDLER = "org.apache.hadoop.hive.hbase.HBaseStorageHandler"
 _PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -107,14 +112,28 @@ def params_for(day: str, pilot_root: str = DEFAULT_PILOT_ROOT, **extra: object) 
     return {"working_day": day, "working_month": day[:6], "pilot_root": root, **extra}
 
 
-def subject_statements(subject: Subject, engine: str, params: Mapping[str, object]) -> list[str]:
+def subject_statements(subject: Subject, engine: str, params: Mapping[str, object],
+                       drive_table: str | None = None) -> list[str]:
+    """The rendered statements of `subject`; `drive_table` (DRIVE_TABLES) overrides the engine's
+    SmartCar_Drive_Info. Raises BadInput for an unknown engine or drive table."""
     if engine not in ENGINES:
         raise BadInput(f"engine {engine!r} is not one of {', '.join(ENGINES)}",
                        fix="Use --engine hive (HiveServer2) or --engine spark (Spark Thrift Server).")
+    drive = drive_table or _DRIVE_DDL[engine]
+    if drive not in DRIVE_TABLES:
+        raise BadInput(f"drive table {drive!r} is not one of {', '.join(DRIVE_TABLES)}",
+                       fix="Use --drive-table hbase (Hive only) or --drive-table text.")
     out: list[str] = []
     for name in subject.files:
-        out.extend(split_statements(render(sql_text(name.format(engine=_DRIVE_DDL[engine])), params)))
+        out.extend(split_statements(render(sql_text(name.format(engine=drive)), params)))
     return out
+
+
+def missing_handler(exc: BaseException) -> bool:
+    """Whether a failed statement's error says the server cannot load Hive's HBase storage handler."""
+    text = str(exc)
+    signs = ("ClassNotFoundException", "Cannot find class", "not found", "NoClassDefFoundError")
+    return HBASE_HANDLER in text and any(s in text for s in signs)
 
 
 _ROW_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
@@ -167,8 +186,13 @@ class SubjectResult:
 
 def build(conn: Any, day: str, *, engine: str = "hive", pilot_root: str = DEFAULT_PILOT_ROOT,
           subjects: Sequence[str] | None = None,
-          progress: Callable[[str, SubjectResult | None], None] | None = None) -> list[SubjectResult]:
-    """Create the tables and build the marts for `day`, one subject at a time, in dependency order."""
+          progress: Callable[[str, SubjectResult | None], None] | None = None,
+          drive_table: str | None = None) -> list[SubjectResult]:
+    """Create the tables and build the marts for `day`, one subject at a time, in dependency order.
+
+    `drive_table`: "hbase" or "text" (DRIVE_TABLES), default the engine's. Raises BadInput (unknown
+    subject, engine or drive table) and RunFailed (a statement failed; naming a missing HBase storage
+    handler and the way around it)."""
     wanted = list(subjects) if subjects else list(SUBJECT_NAMES)
     unknown = set(wanted) - set(SUBJECT_NAMES)
     if unknown:
@@ -182,12 +206,21 @@ def build(conn: Any, day: str, *, engine: str = "hive", pilot_root: str = DEFAUL
         if progress:
             progress(subject.name, None)
         t0 = time.perf_counter()
-        statements = subject_statements(subject, engine, params)
+        statements = subject_statements(subject, engine, params, drive_table)
         for statement in statements:
             try:
                 execute(conn, statement)
             except Exception as exc:
                 first = " ".join(statement.split())[:160]
+                if missing_handler(exc):
+                    raise RunFailed(
+                        f"subject {subject.name}: the server cannot load {HBASE_HANDLER}, so "
+                        f"SmartCar_Drive_Info cannot be defined over HBase: {exc}",
+                        fix="Hive 4 publishes no hive-hbase-handler on Maven Central, so the Maven bundle "
+                            "has none: use a Hive whose lib/ has it (the release tarball, "
+                            "hive_install_source: apache), or build the marts over the text copy "
+                            "(`pilot load --to drive-text`, then `pilot mart --drive-table text`)."
+                    ) from exc
                 raise RunFailed(f"subject {subject.name}: statement failed: {first}...: {exc}",
                                 fix="Read the server's message above; check that `pilot load` put the "
                                     "day's files in place and that the day is right.") from exc

@@ -2,7 +2,8 @@
 
 External tables point at local directories standing in for the HDFS locations (`pilot_root` is a
 file: URI); the SQL is the packaged SQL, unchanged. Every mart is checked row by row against an
-independent pure-Python computation (pilot_expected.py) from the same generated files.
+independent pure-Python computation (pilot_expected.py) from the same generated files, with the
+checks of pilot_checks.py that test_pilot_lab.py also runs on the lab's HiveServer2 and Spark.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pilot_checks as checks
 import pilot_expected as expected
 import pytest
 
@@ -97,86 +99,26 @@ def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
 
 @pytest.fixture(scope="session")
 def truth(pilot_env: dict[str, Any]) -> dict[str, Any]:
-    d = pilot_env["data"] / DAY
-    adult = expected.adults(d / "CarMaster.txt")
-    status = expected.status_rows(d / generate.file_names(DAY)["status"], DAY)
-    drive = expected.drive_rows(d / "SmartCarDriverInfo.log", DAY)
-    return {"adult": adult, "status": status, "drive": drive,
-            "buy": d / generate.file_names(DAY)["buy"]}
+    return checks.truth(pilot_env["data"] / DAY, DAY)
 
 
-def test_status_and_drive_marts_hold_adult_drivers_records(built: dict[str, Any],
-                                                           truth: dict[str, Any]) -> None:
-    res = built["results"]
-    assert res["status"].rows == expected.status_mart_count(truth["status"], truth["adult"])
-    assert res["drive"].rows == expected.drive_mart_count(truth["drive"], truth["adult"])
-    assert res["status"].rows > 0 and res["drive"].rows > 0
-    # Some generated cars are minors (age < 18) and must be missing from the marts.
-    cars = {r[0] for r in _rows(built["conn"], "SELECT DISTINCT car_number FROM Managed_SmartCar_Drive_Info "
-                                               f"WHERE biz_date = '{DAY}'")}
-    assert cars == {f[1] for f in truth["drive"]} & set(truth["adult"])
-
-
-def test_symptom_mart_matches_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
+def test_marts_match_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
+    checks.check_counts({name: r.rows for name, r in built["results"].items()}, truth, DAY)
+    checks.check_marts(lambda sql: _rows(built["conn"], sql), truth, DAY)
+    # The data is sized so that every label shows up (PILOT.md §6), and some car needs a check.
     want = expected.symptoms(truth["drive"], truth["adult"])
-    got = {r[0]: r[1:] for r in _rows(built["conn"],
-           "SELECT car_number, speed_p_avg, speed_p_symptom_score, break_p_avg, break_p_symptom_score, "
-           f"steer_a_cnt, steer_p_symptom_score FROM Managed_SmartCar_Symptom_Info WHERE biz_date = '{DAY}'")}
-    assert set(got) == set(want)
-    for car, w in want.items():
-        g = got[car]
-        assert g[0] == pytest.approx(w[0], abs=1e-9) and g[2] == pytest.approx(w[2], abs=1e-9)
-        assert (g[1], g[3], int(g[4]), g[5]) == (w[1], w[3], w[4], w[5]), car
-    # The data is sized so that every label shows up (PILOT.md §6).
     for i in (1, 3, 5):
         labels = {w[i] for w in want.values()}
         assert labels == {"normal", "abnormal"}, f"column {i} has only {labels}"
-
-
-def test_emergency_mart_matches_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
-    want = expected.emergencies(truth["status"], truth["adult"])
-    got = {r[0]: r[1:] for r in _rows(built["conn"],
-           "SELECT car_number, tire_fl_avg, tire_fr_avg, tire_bl_avg, tire_br_avg, light_fault_cnt, "
-           "engine_c_cnt, break_c_cnt, battery_avg, checks FROM Managed_SmartCar_Emergency_Check_Info "
-           f"WHERE biz_date = '{DAY}'")}
-    assert set(got) == set(want)
-    assert want, "the generated day should have at least one car needing a check"
-    for car, w in want.items():
-        g = got[car]
-        assert [float(x) for x in g[:4]] == pytest.approx(list(w[:4]), abs=1e-9)
-        assert (int(g[4]), int(g[5]), int(g[6])) == w[4:7]
-        assert float(g[7]) == pytest.approx(w[7], abs=1e-9)
-        assert g[8] == w[8], car
-
-
-def test_item_buylist_marts_match_python(built: dict[str, Any], truth: dict[str, Any]) -> None:
-    rows, per_car = expected.purchases(truth["buy"], DAY[:6], truth["adult"])
-    assert built["results"]["buylist"].rows == rows
-    got = {r[0]: (int(r[1]), r[2]) for r in _rows(built["conn"],
-           "SELECT car_number, buy_cnt, items FROM Managed_SmartCar_Item_List_Info "
-           f"WHERE biz_month = '{DAY[:6]}'")}
-    assert got == per_car
+    assert expected.emergencies(truth["status"], truth["adult"]), "the day should have a car needing a check"
 
 
 def test_analyses_match_python_and_report_is_written(built: dict[str, Any], truth: dict[str, Any],
                                                      tmp_path: Path) -> None:
     conn = built["conn"]
     results = {a.name: a for a in analyze.run(conn, conn, DAY, min_speed=60, impala_is_impala=False)}
-    speeds = expected.area_speeds(truth["drive"], truth["adult"])
-    got_speeds = {r[0]: float(r[1]) for r in results["area_speed"].rows}
-    assert got_speeds.keys() == speeds.keys()
-    for area, v in speeds.items():
-        assert got_speeds[area] == pytest.approx(v, abs=1e-9)
-    assert {r[0] for r in results["fast_areas"].rows} == {a for a, v in speeds.items() if v >= 60}
-    fastest = expected.fastest_cars(truth["drive"], truth["adult"])
-    got_fastest: dict[str, set[str]] = {}
-    for area, car, avg in results["fastest_car"].rows:
-        got_fastest.setdefault(area, set()).add(car)
-        assert float(avg) == pytest.approx(fastest[area][1], abs=1e-9)
-    assert got_fastest == {a: cars for a, (cars, _) in fastest.items()}
-    assert len(results["symptom"].rows) == len(expected.symptoms(truth["drive"], truth["adult"]))
-    assert len(results["emergency"].rows) == len(expected.emergencies(truth["status"], truth["adult"]))
-    assert sum(int(r[1]) for r in results["purchases"].rows) == built["results"]["buylist"].rows
+    checks.check_analyses({name: a.rows for name, a in results.items()}, truth,
+                          built["results"]["buylist"].rows)
     index = analyze.write_report(list(results.values()), tmp_path / "report", DAY)
     text = index.read_text(encoding="utf-8")
     for chart in ("area_speed", "fastest_car", "symptom", "emergency"):

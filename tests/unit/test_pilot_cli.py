@@ -34,6 +34,9 @@ def test_generate_writes_every_data_set(tmp_path: Path) -> None:
     (("mart", "--day", "20200322"), "-i INVENTORY"),
     (("mart", "--day", "20200322", "--hs2", "nohost"), "HOST:PORT"),
     (("mart", "--day", "20200322", "--hs2", "127.0.0.1:1", "--engine", "presto"), "--engine"),
+    (("mart", "--day", "20200322", "--hs2", "127.0.0.1:1", "--drive-table", "orc"), "--drive-table"),
+    (("mart", "--day", "20200322", "--hs2", "127.0.0.1:1", "--engine", "spark", "--drive-table", "hbase"),
+     "--engine hive"),
     (("analyze", "--day", "20200322", "--impala", "x:y"), "HOST:PORT"),
 ])
 def test_bad_input_exits_2_naming_problem_and_fix(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:

@@ -60,3 +60,45 @@ def test_split_and_render_rules() -> None:
         mart.params_for("2020-03-22")
     assert not mart.returns_rows("CREATE TABLE x (a string)")
     assert not mart.returns_rows("INSERT OVERWRITE TABLE x SELECT 1")
+
+
+def test_drive_table_overrides_the_engines_smartcar_drive_info() -> None:
+    tables = mart.SUBJECTS[0]
+    hive_text = " ".join(mart.subject_statements(tables, "hive", PARAMS, drive_table="text"))
+    assert "STORED BY" not in hive_text and "LOCATION '/pilot-pjt/" in hive_text
+    assert mart.subject_statements(tables, "hive", PARAMS, drive_table="text") == \
+        mart.subject_statements(tables, "spark", PARAMS)
+    assert mart.HBASE_HANDLER in " ".join(mart.subject_statements(tables, "hive", PARAMS))
+    with pytest.raises(BadInput, match="drive table 'orc'"):
+        mart.subject_statements(tables, "hive", PARAMS, drive_table="orc")
+
+
+class _FailingConn:
+    """A DB-API connection whose every statement fails with `message` (the server's error text)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def cursor(self) -> _FailingConn:
+        return self
+
+    def execute(self, statement: str) -> None:
+        raise RuntimeError(self.message)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_missing_hbase_storage_handler_is_named_with_the_way_around_it() -> None:
+    from bigdata_admin.errors import RunFailed
+
+    # HiveServer2's error text when the class is not on its classpath (Hive 4.0.1 from the Maven bundle).
+    error = ("Error while compiling statement: FAILED: SemanticException Cannot find class "
+             "'org.apache.hadoop.hive.hbase.HBaseStorageHandler'")
+    with pytest.raises(RunFailed, match=r"cannot load org\.apache\.hadoop\.hive\.hbase\.HBaseStorage") as exc:
+        mart.build(_FailingConn(error), "20200322", engine="hive", subjects=["tables"])
+    fix = exc.value.fix or ""
+    assert "--drive-table text" in fix and "hive_install_source: apache" in fix
+    with pytest.raises(RunFailed, match="statement failed") as other:
+        mart.build(_FailingConn("Table not found"), "20200322", engine="hive", subjects=["tables"])
+    assert "--drive-table" not in (other.value.fix or "")
