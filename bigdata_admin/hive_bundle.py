@@ -31,9 +31,6 @@ Errors: MavenError (exit 1) naming the failing command's last lines and the fix.
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
 import subprocess
 import tarfile
 import tempfile
@@ -42,18 +39,15 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from bigdata_admin.maven import (
-    BUNDLE_JSON,
     MVN_TIMEOUT_S,
     Coordinate,
     MavenError,
     Resolved,
-    _tar_add_bytes,
-    _tar_add_dir,
     mvn_available,
     parse_dependency_list,
     settings,
 )
-from bigdata_admin.storm_bundle import checked_sha1, layout_pom
+from bigdata_admin.storm_bundle import checked_sha1, layout_pom, write_bundle
 
 HIVE_GROUP = "org.apache.hive"
 HIVE_BEELINE_VERSION = "3.1.3"
@@ -217,22 +211,8 @@ def build_hive_bundle(dest: Path, version: str, repository: str, local_repo: Pat
                          fix="Report this: the layout names it.")
     meta = {"component": "hive", "version": version, "repository": repository,
             "coordinates": hive_top_level(version), "files": files}
-    tmp = dest.with_name(dest.name + ".part")
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w") as tar:
-        for d in ("", "lib", "lib-beeline", "auxlib", "scripts", "scripts/metastore"):
-            _tar_add_dir(tar, f"{top}/{d}".rstrip("/"))
-        for rel, path in sorted(entries):
-            _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
-        for rel in sorted(scripts):
-            data = scripts[rel]
-            if data is None:
-                _tar_add_dir(tar, f"{top}/{rel}")
-            else:
-                _tar_add_bytes(tar, f"{top}/{rel}", data)
-        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
-    os.replace(tmp, dest)
+    dirs = {"lib", "lib-beeline", "auxlib", "scripts", "scripts/metastore"}
+    write_bundle(dest, top, dirs, entries, scripts, meta)
     return meta
 
 
@@ -287,14 +267,5 @@ def build_spark_hive_client_bundle(dest: Path, version: str, repository: str,
         entries.append((f"lib/{name}", r.path))
     meta = {"component": "spark-hive-client", "version": version, "repository": repository,
             "coordinates": spark_hive_client_top_level(version), "files": files}
-    tmp = dest.with_name(dest.name + ".part")
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w") as tar:
-        _tar_add_dir(tar, top)
-        _tar_add_dir(tar, f"{top}/lib")
-        for rel, path in sorted(entries):
-            _tar_add_bytes(tar, f"{top}/{rel}", path.read_bytes())
-        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-        _tar_add_bytes(tar, f"{top}/{BUNDLE_JSON}", text.encode())
-    os.replace(tmp, dest)
+    write_bundle(dest, top, {"lib"}, entries, {}, meta)
     return meta

@@ -228,9 +228,11 @@ def _add_dir(directory: str, jars: list[Resolved], files: dict[str, dict[str, st
         entries.append((f"{directory}/{name}", r.path))
 
 
-def _write_bundle(dest: Path, top: str, dirs: set[str], entries: list[tuple[str, Path]],
+def write_bundle(dest: Path, top: str, dirs: set[str], entries: list[tuple[str, Path]],
                   public: dict[str, bytes | None], meta: dict[str, Any]) -> None:
-    """Write the tarball `dest` (reproducible: sorted, mtime 0) through `dest.part`."""
+    """Write the tarball `dest` (reproducible: sorted, mtime 0) through `dest.part`: under `top`, the
+    directories `dirs`, the files `entries` (path in the bundle, file to read), `public` (path ->
+    bytes, or None for a directory) and bundle.json from `meta`. Shared by every bundle builder."""
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
             tarfile.open(fileobj=gz, mode="w") as tar:
@@ -260,7 +262,7 @@ def build_storm_bundle(dest: Path, version: str, repository: str, local_repo: Pa
     meta = {"component": "storm", "version": version, "repository": repository,
             "coordinates": storm_top_level(version), "files": files}
     dirs = {"lib", "lib-worker", "extlib", "extlib-daemon"}
-    _write_bundle(dest, f"storm-{version}", dirs, entries, {}, meta)
+    write_bundle(dest, f"storm-{version}", dirs, entries, {}, meta)
     return meta
 
 
@@ -286,7 +288,7 @@ def build_storm_webapp_bundle(dest: Path, version: str, repository: str, local_r
     _add_dir("lib-webapp", [r for r in webapp if _key(r) not in in_lib], files, entries)
     meta = {"component": "storm-webapp", "version": version, "repository": repository,
             "coordinates": storm_webapp_top_level(version), "files": files}
-    _write_bundle(dest, f"storm-webapp-{version}", {"lib-webapp", "public"}, entries,
+    write_bundle(dest, f"storm-webapp-{version}", {"lib-webapp", "public"}, entries,
                   public_assets(webapp_jar, version), meta)
     return meta
 
