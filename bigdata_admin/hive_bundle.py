@@ -31,9 +31,7 @@ Errors: MavenError (exit 1) naming the failing command's last lines and the fix.
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -43,9 +41,7 @@ from bigdata_admin.maven import (
     Coordinate,
     MavenError,
     Resolved,
-    mvn_available,
-    parse_dependency_list,
-    settings,
+    run_dependency_list,
 )
 from bigdata_admin.storm_bundle import checked_sha1, layout_pom, write_bundle
 
@@ -108,36 +104,8 @@ def resolve_layout(name: str, deps: list[tuple[str, list[str]]], local_repo: Pat
                    bom: str | None = None, timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
     """`mvn dependency:list` (strict checksums, runtime scope) over `deps` with their exclusions and,
     when given, `bom` imported. Raises MavenError naming Maven's last error lines."""
-    if not mvn_available():
-        raise MavenError("the Maven client `mvn` is not installed on this control host",
-                         fix="Install it (`apt-get install maven`, or run scripts/bootstrap).")
-    local_repo.mkdir(parents=True, exist_ok=True)
     text = layout_pom(name, deps)
-    with tempfile.TemporaryDirectory(prefix="bigdata-admin-mvn-") as tmp:
-        work = Path(tmp)
-        (work / "pom.xml").write_text(with_bom(text, bom) if bom else text)
-        (work / "settings.xml").write_text(settings(repository))
-        listing = work / "deps.txt"
-        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
-               f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
-               "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
-        try:
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
-                             fix=f"Check that {repository} answers from this host, then fetch again."
-                             ) from exc
-        if proc.returncode != 0 or not listing.is_file():
-            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
-            tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
-            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}",
-                             fix="Check the versions and that the repository answers (set "
-                                 "bigdata_maven_repository to your mirror).")
-        resolved = parse_dependency_list(listing.read_text())
-    if not resolved:
-        raise MavenError(f"Maven resolved no file for {name}",
-                         fix="Report this: the dependency list was empty.")
-    return resolved
+    return run_dependency_list(name, with_bom(text, bom) if bom else text, local_repo, repository, timeout)
 
 
 def hive_layout(version: str) -> list[tuple[str, list[tuple[str, list[str]]]]]:

@@ -31,6 +31,7 @@ import subprocess
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,21 +130,27 @@ def mvn_available() -> bool:
     return shutil.which("mvn") is not None
 
 
-def resolve(name: str, coordinates: list[Coordinate], local_repo: Path, repository: str = MAVEN_CENTRAL,
-            timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
-    """Resolve `coordinates` with their runtime dependencies into `local_repo` (strict checksums)."""
+def run_dependency_list(name: str, pom_text: str, local_repo: Path, repository: str = MAVEN_CENTRAL,
+                        timeout: float = MVN_TIMEOUT_S,
+                        fix_for: Callable[[str], str | None] | None = None) -> list[Resolved]:
+    """`mvn dependency:list` over the POM `pom_text` (runtime scope, strict checksums), downloading into
+    `local_repo` from `repository`: every file with its coordinate. The one place that runs `mvn`.
+
+    Raises MavenError without `mvn`, on a timeout (`timeout` s), on a failed resolution (naming Maven's
+    last error lines; `fix_for(those lines)` may give a more specific fix) or an empty list."""
     if not mvn_available():
         raise MavenError("the Maven client `mvn` is not installed on this control host",
                          fix="Install it (`apt-get install maven`, or run scripts/bootstrap).")
     local_repo.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bigdata-admin-mvn-") as tmp:
         work = Path(tmp)
-        (work / "pom.xml").write_text(pom(name, coordinates))
+        (work / "pom.xml").write_text(pom_text)
         (work / "settings.xml").write_text(settings(repository))
         listing = work / "deps.txt"
-        cmd = ["mvn", "-B", "-q", "--strict-checksums", "-s", str(work / "settings.xml"),
-               f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
-               "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
+        cmd = ["mvn", "-B", "-q", "-Dstyle.color=never", "--strict-checksums",
+               "-s", str(work / "settings.xml"), f"-Dmaven.repo.local={local_repo}", "dependency:list",
+               f"-DoutputFile={listing}", "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime",
+               "-DappendOutput=false"]
         try:
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -151,16 +158,24 @@ def resolve(name: str, coordinates: list[Coordinate], local_repo: Path, reposito
                              fix=f"Check that {repository} answers from this host, then fetch again."
                              ) from exc
         if proc.returncode != 0 or not listing.is_file():
-            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln or "error" in ln]
-            tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
-            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}",
-                             fix="Check the coordinates' versions and that the repository answers "
-                                 "(set bigdata_maven_repository to your mirror).")
+            output = (proc.stdout + proc.stderr).splitlines()
+            lines = [ln for ln in output if "ERROR" in ln and ("Failed" in ln or "Could not" in ln)]
+            tail = "\n".join((lines or [ln for ln in output if "ERROR" in ln] or output)[-6:])
+            fix = (fix_for(tail) if fix_for else None) or (
+                "Check the coordinates' versions and that the repository answers (set "
+                "bigdata_maven_repository to your mirror).")
+            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}", fix=fix)
         resolved = parse_dependency_list(listing.read_text())
     if not resolved:
         raise MavenError(f"Maven resolved no file for {name}",
                          fix="Report this: the dependency list was empty.")
     return resolved
+
+
+def resolve(name: str, coordinates: list[Coordinate], local_repo: Path, repository: str = MAVEN_CENTRAL,
+            timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
+    """Resolve `coordinates` with their runtime dependencies into `local_repo` (strict checksums)."""
+    return run_dependency_list(name, pom(name, coordinates), local_repo, repository, timeout)
 
 
 def published_sha1(path: Path) -> str:

@@ -42,9 +42,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -58,9 +56,7 @@ from bigdata_admin.maven import (
     Resolved,
     _tar_add_bytes,
     _tar_add_dir,
-    mvn_available,
-    parse_dependency_list,
-    settings,
+    run_dependency_list,
     sha1_of,
 )
 
@@ -119,40 +115,16 @@ def layout_pom(name: str, deps: list[tuple[str, list[str]]]) -> str:
 def resolve_with_exclusions(name: str, deps: list[tuple[str, list[str]]], local_repo: Path, repository: str,
                             timeout: float = MVN_TIMEOUT_S) -> list[Resolved]:
     """Like maven.resolve, for dependencies with exclusions (strict checksums, runtime scope)."""
-    if not mvn_available():
-        raise MavenError("the Maven client `mvn` is not installed on this control host",
-                         fix="Install it (`apt-get install maven`, or run scripts/bootstrap).")
-    local_repo.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bigdata-admin-mvn-") as tmp:
-        work = Path(tmp)
-        (work / "pom.xml").write_text(layout_pom(name, deps))
-        (work / "settings.xml").write_text(settings(repository))
-        listing = work / "deps.txt"
-        cmd = ["mvn", "-B", "-q", "-Dstyle.color=never", "--strict-checksums",
-               "-s", str(work / "settings.xml"),
-               f"-Dmaven.repo.local={local_repo}", "dependency:list", f"-DoutputFile={listing}",
-               "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime", "-DappendOutput=false"]
-        try:
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
-                             fix=f"Check that {repository} answers from this host, then fetch again."
-                             ) from exc
-        if proc.returncode != 0 or not listing.is_file():
-            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
-                     if "ERROR" in ln and ("Failed" in ln or "Could not" in ln)]
-            tail = "\n".join((lines or (proc.stdout + proc.stderr).splitlines())[-6:])
-            fix = ("Check the versions and that the repository answers (set bigdata_maven_repository to "
-                   "your mirror).")
-            if "storm-webapp" in tail:
-                fix += (" If the repository lacks storm-webapp, build it from Storm's source and install it "
-                        "into the cache's Maven repository: scripts/storm-webapp-from-source.")
-            raise MavenError(f"Maven could not resolve {name} from {repository}:\n{tail}", fix=fix)
-        resolved = parse_dependency_list(listing.read_text())
-    if not resolved:
-        raise MavenError(f"Maven resolved no file for {name}",
-                         fix="Report this: the dependency list was empty.")
-    return resolved
+    return run_dependency_list(name, layout_pom(name, deps), local_repo, repository, timeout,
+                               fix_for=_storm_webapp_fix)
+
+
+def _storm_webapp_fix(tail: str) -> str | None:
+    if "storm-webapp" not in tail:
+        return None
+    return ("Check the versions and that the repository answers (set bigdata_maven_repository to your "
+            "mirror). If the repository lacks storm-webapp, build it from Storm's source and install it "
+            "into the cache's Maven repository: scripts/storm-webapp-from-source.")
 
 
 def _locally_installed(path: Path) -> bool:
