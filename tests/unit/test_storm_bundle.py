@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bigdata_admin import inventory, storm_bundle
+from bigdata_admin import inventory, maven, storm_bundle
 from bigdata_admin.catalog import artifacts_for, flux_core_artifact, maven_coordinates
 from bigdata_admin.health import smoke_core
 from bigdata_admin.maven import Coordinate, MavenError, Resolved, read_bundle_json, verify_bundle
@@ -127,8 +127,8 @@ def test_a_repository_without_storm_webapp_fails_the_web_bundle_only(
                                            "resolve dependencies: org.apache.storm:storm-webapp:jar:2.8.3 "
                                            "was not found in https://repo.example/m2", "")
 
-    monkeypatch.setattr(storm_bundle, "mvn_available", lambda: True)
-    monkeypatch.setattr(storm_bundle.subprocess, "run", fake_mvn)
+    monkeypatch.setattr(maven, "mvn_available", lambda: True)
+    monkeypatch.setattr(maven.subprocess, "run", fake_mvn)
     with pytest.raises(MavenError) as err:
         build_storm_webapp_bundle(tmp_path / "w.tar.gz", "2.8.3", "https://repo.example/m2", tmp_path / "r")
     assert "storm-webapp" in err.value.message and "scripts/storm-webapp-from-source" in (err.value.fix or "")
