@@ -179,6 +179,9 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
     if component == "hive":
         # lib/ without Hadoop (the cluster's), lib-beeline/, the metastore schema SQL: see hive_bundle.py.
         return hive_top_level(v), []
+    if component == "spark-hive-client":
+        # Hive's metastore client for Spark, without Hadoop: see hive_bundle.py.
+        return spark_hive_client_top_level(v), []
     raise KeyError(f"no Maven bundle layout for {component!r}")
 
 
@@ -247,10 +250,9 @@ def spark_hive_client_artifact(repository: str = MAVEN_CENTRAL, groups: tuple[st
     """The Hive 3.1 metastore client Spark loads to talk to a Hive 4 metastore
     (`spark-hive-client-<version>-maven.tar.gz`, hive_bundle.build_spark_hive_client_bundle).
     Component "spark": `artifacts fetch spark` includes it."""
-    return Artifact("spark", version, f"spark-hive-client-{version}-maven.tar.gz", "bundle", "maven",
-                    (repository,), (), "sha256", groups,
-                    {"repository": repository, "coordinates": spark_hive_client_top_level(version),
-                     "webapps_from": [], "bundle": "spark-hive-client"})
+    base = maven_artifact("spark-hive-client", version, repository=repository, groups=groups)
+    return Artifact("spark", version, base.filename, "bundle", "maven", base.urls, (), "sha256", groups,
+                    {**base.extra, "bundle": "spark-hive-client"})
 
 
 def spark_needs_hive_client(cluster: Any) -> bool:
