@@ -54,7 +54,12 @@ from bigdata_admin.maven import (
     resolve,
     verify_bundle,
 )
-from bigdata_admin.storm_bundle import build_storm_bundle, build_storm_webapp_bundle, storm_local_installs
+from bigdata_admin.storm_bundle import (
+    build_storm_bundle,
+    build_storm_connectors_bundle,
+    build_storm_webapp_bundle,
+    storm_local_installs,
+)
 
 MANIFEST = "manifest.json"
 USER_AGENT = "bigdata-admin (artifact fetch)"
@@ -450,7 +455,9 @@ def fetch_maven(a: Artifact, cache: Path, reporter: Reporter | None = None) -> C
                   f"dependencies) from {repository}")
     unpublished: list[str] = []
     if a.component == "storm":  # several lib dirs and web assets, as Storm's release lays them out
-        build = build_storm_webapp_bundle if a.extra.get("bundle") == "storm-webapp" else build_storm_bundle
+        builders = {"storm-webapp": build_storm_webapp_bundle,
+                    "storm-connectors": build_storm_connectors_bundle}
+        build = builders.get(str(a.extra.get("bundle")), build_storm_bundle)
         meta = build(cache / a.filename, a.version, repository, cache / LOCAL_REPO)
         unpublished = storm_local_installs(meta)
         for name in unpublished:

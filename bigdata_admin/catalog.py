@@ -19,7 +19,7 @@ from typing import Any, Literal
 from bigdata_admin.hive_bundle import SPARK_HIVE_CLIENT_VERSION, hive_top_level, spark_hive_client_top_level
 from bigdata_admin.problems import Problem
 from bigdata_admin.services import SERVICES
-from bigdata_admin.storm_bundle import storm_top_level, storm_webapp_top_level
+from bigdata_admin.storm_bundle import storm_connectors_top_level, storm_top_level, storm_webapp_top_level
 
 Kind = Literal["tarball", "bundle", "jar", "wheel", "sdist", "image"]
 Source = Literal["apache", "temurin", "maven", "pypi", "registry"]
@@ -176,6 +176,9 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
     if component == "storm-webapp":
         # The UI's and the logviewer's part (lib-webapp, public), a bundle of its own.
         return storm_webapp_top_level(v), []
+    if component == "storm-connectors":
+        # What a topology ships with `storm jar --jars` (the pilot's stream): see storm_bundle.py.
+        return [c for c, _ in storm_connectors_top_level(v)], []
     if component == "hive":
         # lib/ without Hadoop (the cluster's), lib-beeline/, the metastore schema SQL: see hive_bundle.py.
         return hive_top_level(v), []
@@ -243,6 +246,17 @@ def storm_webapp_artifact(version: str, repository: str = MAVEN_CENTRAL,
     return Artifact("storm", version, base.filename, "bundle", "maven", base.urls, (), "sha256", groups,
                     {**base.extra, "bundle": "storm-webapp"},
                     required_by=tuple(g for g in groups if g in STORM_WEBAPP_REQUIRED_BY))
+
+
+def storm_connectors_artifact(version: str, repository: str = MAVEN_CENTRAL,
+                              groups: tuple[str, ...] = ("storm_nimbus",)) -> Artifact:
+    """The connectors of the pilot's stream topology, `storm-connectors-<version>-maven.tar.gz`
+    (storm-kafka-client, storm-hbase, HBase's shaded client, multilang-python:
+    storm_bundle.build_storm_connectors_bundle). Component "storm": `artifacts fetch storm` includes it.
+    No host installs it: `pilot stream start` sends its jars with the topology."""
+    base = maven_artifact("storm-connectors", version, repository=repository, groups=groups)
+    return Artifact("storm", version, base.filename, "bundle", "maven", base.urls, (), "sha256", groups,
+                    {**base.extra, "bundle": "storm-connectors"}, required_by=())
 
 
 def spark_hive_client_artifact(repository: str = MAVEN_CENTRAL, groups: tuple[str, ...] = (),
@@ -402,6 +416,8 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
                                       groups=groups, hadoop_version=hadoop))
             if component == "storm":
                 out.append(flux_core_artifact(version, repository, groups))
+                if "storm_nimbus" in groups:
+                    out.append(storm_connectors_artifact(version, repository))
                 web_groups = tuple(g for g in groups if g in STORM_WEBAPP_GROUPS)
                 if web_groups:
                     out.append(storm_webapp_artifact(version, repository, web_groups))

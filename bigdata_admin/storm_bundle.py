@@ -269,3 +269,48 @@ def storm_local_installs(meta: dict[str, Any]) -> list[str]:
     """Files of a Storm bundle.json that have no published checksum (installed by hand)."""
     return sorted(k for k, v in meta.get("files", {}).items() if v.get("origin") == "local-install")
 
+
+
+STORM_HBASE_VERSION = "2.5.0"
+"""The last storm-hbase on Maven Central: Storm retired the connector in 2.6. Its HBaseBolt runs on
+Storm 2.8's worker API; its own dependencies are left out for the cluster's HBase client."""
+STORM_KAFKA_CLIENTS_VERSION = "4.1.0"
+"""kafka-clients that storm-kafka-client 2.8.3 is built with (`storm.kafka.client.version` in Storm's
+parent POM); storm-kafka-client declares it `provided`, so the bundle names it."""
+STORM_HBASE_CLIENT_VERSION = "2.6.3-hadoop3"
+"""HBase's shaded client (Hadoop and third-party jars inside, relocated): Storm 2.8.3's `hbase.version`,
+the nearest 2.6 release Central publishes as `-hadoop3` (clients talk to every 2.6 server)."""
+
+
+def storm_connectors_top_level(version: str) -> list[tuple[str, list[str]]]:
+    """(coordinate, exclusions) of the connectors bundle: the Kafka spout, the HBase bolt with HBase's
+    shaded client, and multilang-python (Storm's `storm.py` for Python bolts)."""
+    return [
+        (f"{STORM_GROUP}:storm-kafka-client:{version}", [f"{STORM_GROUP}:storm-client"]),
+        (f"org.apache.kafka:kafka-clients:{STORM_KAFKA_CLIENTS_VERSION}", []),
+        (f"{STORM_GROUP}:storm-hbase:{STORM_HBASE_VERSION}", ["*:*"]),
+        (f"org.apache.hbase:hbase-shaded-client:{STORM_HBASE_CLIENT_VERSION}", []),
+        (f"{STORM_GROUP}:multilang-python:{version}", ["*:*"]),
+    ]
+
+
+def build_storm_connectors_bundle(dest: Path, version: str, repository: str,
+                                  local_repo: Path) -> dict[str, Any]:
+    """Resolve the connectors a topology ships with `storm jar --jars` and write `dest`
+    (`storm-connectors-<version>/lib/*.jar` + bundle.json), without what lib-worker/ already puts on
+    every worker's classpath (matched by group and artifact, whatever the version). Every jar is
+    checked against the repository's SHA-1. Returns its bundle.json. Raises MavenError."""
+    deps = storm_connectors_top_level(version)
+    resolved = resolve_with_exclusions(f"bundle-storm-connectors-{version}", deps, local_repo, repository)
+    worker = storm_layout(version)[1]
+    on_worker = {(r.coordinate.group, r.coordinate.artifact)
+                 for r in _resolve_dir(version, worker[0], worker[1], repository, local_repo)}
+    jars = [r for r in sorted(resolved, key=lambda r: str(r.coordinate))
+            if r.path.suffix == ".jar" and (r.coordinate.group, r.coordinate.artifact) not in on_worker]
+    files: dict[str, dict[str, str]] = {}
+    entries: list[tuple[str, Path]] = []
+    _add_dir("lib", jars, files, entries)
+    meta = {"component": "storm-connectors", "version": version, "repository": repository,
+            "coordinates": [c for c, _ in deps], "files": files}
+    write_bundle(dest, f"storm-connectors-{version}", {"lib"}, entries, {}, meta)
+    return meta

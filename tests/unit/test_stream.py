@@ -1,0 +1,164 @@
+"""The stream topology's pieces that need no cluster: the bolt's window rule against the
+recomputation, the Flux YAML, the topology jar, and clean errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bigdata_admin.errors import BadInput, RunFailed
+from bigdata_admin.pilot import generate, stream
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "pilot" / "reference-data"
+
+
+def _bolt():
+    spec = importlib.util.spec_from_file_location("smartcar_bolt", stream.BOLT_RESOURCE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _drive_records(cars: int = 12, hours: float = 0.25) -> list[list[str]]:
+    names = generate.master_car_numbers()[:cars]
+    text = b"".join(generate.drive_log_chunks("20261130", names, seed=7, hours=hours)).decode()
+    return [line.split(",") for line in text.splitlines() if line[:1].isdigit()]
+
+
+def _run_bolt_rule(records: list[list[str]], shuffle_cars: bool) -> dict[str, set[str]]:
+    """Feed records as Storm would (per car in order, cars interleaved) and close what is left."""
+    bolt = _bolt()
+    windows = bolt.Windows(30, 80.0)
+    if shuffle_cars:  # another interleaving of cars, each car's own order kept
+        by_car: dict[str, list[list[str]]] = {}
+        for r in records:
+            by_car.setdefault(r[1], []).append(r)
+        rng = random.Random(3)
+        queues = list(by_car.values())
+        records = []
+        while queues:
+            q = rng.choice(queues)
+            records.append(q.pop(0))
+            if not q:
+                queues.remove(q)
+    got: dict[str, set[str]] = {}
+    acked = 0
+    closed = []
+    for i, r in enumerate(records):
+        closed += windows.add(r[1], r[0], int(r[6]), i, now=0.0)
+    closed += windows.close_idle(0.0, now=1.0)
+    for day, member, tokens in closed:
+        acked += len(tokens)
+        if member:
+            got.setdefault(day, set()).add(member)
+    assert acked == len(records), "every record is acked exactly once, when its window closes"
+    assert not windows.open
+    return got
+
+
+@pytest.mark.parametrize("shuffle_cars", [False, True])
+def test_bolt_windows_match_the_recomputation(shuffle_cars: bool) -> None:
+    records = _drive_records()
+    expected = stream.overspeeding(records)
+    assert sum(len(v) for v in expected.values()) > 0, "the sample has overspeeding windows to find"
+    assert _run_bolt_rule(records, shuffle_cars) == expected
+
+
+def test_window_rule_on_hand_made_records() -> None:
+    # Car A: 15 records at 90 in 00:00:00-00:00:29 (flagged), then 2 at 10 in the next window (not).
+    recs = [["20200322" + f"0000{s:02d}", "A0001", "0", "0", "F", "N", "90", "A01"] for s in range(0, 30, 2)]
+    recs += [["20200322000030", "A0001", "0", "0", "F", "N", "10", "A01"],
+             ["20200322000032", "A0001", "0", "0", "F", "N", "10", "A01"]]
+    # Car B averages exactly 80 (not above): never flagged.
+    recs += [["20200322000000", "B0001", "0", "0", "F", "N", "70", "B01"],
+             ["20200322000002", "B0001", "0", "0", "F", "N", "90", "B01"]]
+    assert stream.overspeeding(recs) == {"20200322": {"A0001-20200322000000"}}
+    assert _run_bolt_rule(recs, shuffle_cars=False) == {"20200322": {"A0001-20200322000000"}}
+
+
+def test_a_late_record_is_acked_alone() -> None:
+    bolt = _bolt()
+    w = bolt.Windows()
+    assert w.add("A0001", "20200322000100", 100, "t1", now=0) == []
+    assert w.add("A0001", "20200322000000", 100, "late", now=0) == [(None, None, ["late"])]
+    assert w.close_idle(5, now=10) == [("20200322", "A0001-20200322000100", ["t1"])]
+
+
+def test_window_start_names_the_window() -> None:
+    bolt = _bolt()
+    assert bolt.window_of("20200322235959", 30) == ("20200322", 2879)
+    assert bolt.window_start("20200322", 2879, 30) == "20200322235930"
+
+
+def test_reference_driving_log_runs_through_both() -> None:
+    sample = SHARED / "SmartCarDriverInfo.sample.log"
+    if not sample.is_file():
+        pytest.skip(f"{sample} is absent")
+    recs = [line.split(",") for line in sample.read_text().splitlines() if line[:14].isdigit()]
+    assert recs
+    assert _run_bolt_rule(recs, shuffle_cars=True) == stream.overspeeding(recs)
+
+
+def _settings() -> stream.StreamSettings:
+    return stream.StreamSettings(bootstrap=["n1:9092", "n2:9092"], zookeeper=["n1", "n2", "n3"],
+                                 zookeeper_port=2181, hbase_znode_parent="/hbase", redis_host="n3",
+                                 redis_port=6379, redis_password="s3cret")
+
+
+def test_flux_yaml_wires_kafka_to_the_bolt_to_hbase() -> None:
+    topo = yaml.safe_load(stream.flux_yaml(_settings()))
+    assert topo["name"] == stream.TOPOLOGY
+    assert topo["config"]["hbase.conf"]["hbase.zookeeper.quorum"] == "n1,n2,n3"
+    assert topo["config"]["smartcar.redis.password"] == "s3cret"
+    builder = topo["components"][0]
+    assert builder["constructorArgs"] == ["n1:9092,n2:9092", ["SmartCar-Topic"]]
+    assert {"name": "setProp", "args": ["group.id", stream.CONSUMER_GROUP]} in builder["configMethods"]
+    assert [(s["from"], s["to"], s["grouping"]["type"]) for s in topo["streams"]] == [
+        ("kafka", "smartcar", "FIELDS"), ("smartcar", "hbase", "SHUFFLE")]
+    bolt = topo["bolts"][0]
+    assert bolt["constructorArgs"][0] == ["python3", "smartcar_bolt.py"]
+    assert bolt["constructorArgs"][1] == ["rowkey", *stream.HBASE_COLUMNS]
+    # The message timeout outlasts a window plus its idle close.
+    assert topo["config"]["topology.message.timeout.secs"] > 30 + 5
+
+
+def test_topology_jar_adds_the_resources_to_flux() -> None:
+    flux = io.BytesIO()
+    with zipfile.ZipFile(flux, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        z.writestr("org/apache/storm/flux/Flux.class", b"\xca\xfe")
+        z.writestr("resources/old.py", b"x")
+    jar = stream.topology_jar(flux.getvalue(), b"# storm.py", b"# bolt")
+    with zipfile.ZipFile(io.BytesIO(jar)) as z:
+        names = set(z.namelist())
+        assert {"org/apache/storm/flux/Flux.class", "resources/storm.py", "resources/smartcar_bolt.py"} <= names
+        assert "resources/old.py" not in names
+        assert z.read("resources/smartcar_bolt.py") == b"# bolt"
+    assert stream.topology_jar(flux.getvalue(), b"# storm.py", b"# bolt") == jar, "reproducible"
+
+
+def test_payload_names_the_fetch_command_when_the_cache_lacks_it(tmp_path: Path) -> None:
+    with pytest.raises(RunFailed) as err:
+        stream.payload(tmp_path, "2.8.3", _settings())
+    assert "storm-connectors-2.8.3-maven.tar.gz" in str(err.value)
+    assert "artifacts fetch" in err.value.fix
+
+
+def test_settings_name_the_missing_group(tmp_path: Path) -> None:
+    from bigdata_admin import inventory
+
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(yaml.safe_dump({"all": {"hosts": {"n1": {"ansible_host": "10.0.0.1"}}, "children": {
+        "storm_nimbus": {"hosts": {"n1": None}}, "storm_supervisor": {"hosts": {"n1": None}},
+        "kafka_broker": {"hosts": {"n1": None}}, "hbase_master": {"hosts": {"n1": None}},
+        "zookeeper": {"hosts": {"n1": None}}}}}))
+    with pytest.raises(BadInput) as err:
+        stream.settings_for(inventory.load(inv))
+    assert "redis" in str(err.value)
