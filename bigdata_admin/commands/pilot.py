@@ -517,7 +517,8 @@ def analysis_table(r: Any, results_json: Path, limit: int = TABLE_ROWS) -> Any:
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
-    from bigdata_admin.commands import pilot_ml
+    from bigdata_admin.commands import pilot_ml, pilot_stream
 
     pilot_ml.add_commands(pilot_app)
+    pilot_stream.add_commands(pilot_app)
     app.add_typer(pilot_app, name="pilot")

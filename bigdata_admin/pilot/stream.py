@@ -480,3 +480,66 @@ def overspeeding(records: Iterable[list[str]], window_s: int = 30,
         if total / count > limit:
             out.setdefault(start.strftime("%Y%m%d"), set()).add(f"{car}-{start.strftime('%Y%m%d%H%M%S')}")
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# pilot watch
+
+class Watcher:
+    """Samples the stream for `pilot watch`: Kafka's end offsets (records in), the consumer group's
+    committed offsets (records through the topology), the lag, and the day's overspeeding set in Redis."""
+
+    def __init__(self, cluster: Cluster, day: str, recent: int = 12) -> None:
+        import redis
+
+        from bigdata_admin.health.core import address, port, read_secret
+        from bigdata_admin.pilot.endpoints import kafka_bootstrap
+
+        self.day = day
+        self.bootstrap = kafka_bootstrap(cluster)
+        settings_for(cluster)  # names a missing group
+        host = cluster.hosts_in("redis")[0]
+        self.redis = redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
+                                 password=read_secret(cluster, "redis_password"), socket_timeout=10)
+        self.last: tuple[float, int, int] | None = None
+        self.seen: set[str] = set()
+        self.recent: list[str] = []
+        self.keep = recent
+        self.state: dict[str, Any] = {}
+
+    def sample(self) -> dict[str, Any]:
+        """One sample: {"time", "in_per_s", "out_per_s", "end", "committed", "lag", "overspeeding",
+        "new"}; rates are None on the first sample."""
+        now = time.time()
+        lag = consumer_lag(self.bootstrap, "SmartCar-Topic")
+        members = {m.decode() if isinstance(m, bytes) else str(m) for m in self.redis.smembers(self.day)}
+        new = sorted(members - self.seen)
+        self.seen |= members
+        self.recent = (self.recent + new)[-self.keep:]
+        rates: tuple[float | None, float | None] = (None, None)
+        if self.last is not None:
+            dt = max(1e-6, now - self.last[0])
+            rates = ((lag["end"] - self.last[1]) / dt, (lag["committed"] - self.last[2]) / dt)
+        self.last = (now, lag["end"], lag["committed"])
+        self.state = {"time": round(now, 3), "in_per_s": None if rates[0] is None else round(rates[0], 1),
+                      "out_per_s": None if rates[1] is None else round(rates[1], 1), **lag,
+                      "overspeeding": len(members), "new": new}
+        return self.state
+
+    def render(self) -> Any:
+        """A rich renderable of the last sample."""
+        from rich.table import Table
+
+        s = self.state
+        table = Table(title=f"{TOPOLOGY}: SmartCar-Topic -> HBase DriverCarInfo, Redis {self.day}",
+                      show_header=False)
+
+        def rate(v: float | None) -> str:
+            return "-" if v is None else f"{v:,.0f} records/s"
+
+        table.add_row("into Kafka", rate(s.get("in_per_s")))
+        table.add_row("through the topology (committed)", rate(s.get("out_per_s")))
+        table.add_row("consumer lag", f"{s.get('lag', 0):,} records")
+        table.add_row("overspeeding windows today", f"{s.get('overspeeding', 0):,}")
+        table.add_row("latest flagged", ", ".join(self.recent[-6:]) or "-")
+        return table
