@@ -1,4 +1,5 @@
-"""`bigdata-admin pilot stream start|stop|status` and `pilot produce`: the pilot's real-time path."""
+"""`bigdata-admin pilot stream start|stop|status`, `pilot produce`, `pilot watch`: the pilot's real-time
+path; `pilot run`: the whole pilot in one command."""
 
 from __future__ import annotations
 
@@ -194,8 +195,81 @@ def watch_cmd(
                 pass
 
 
+def run_cmd(
+    inventory: common.InventoryOpt,
+    day: Annotated[str, typer.Option("--day", help="Working day, YYYYMMDD.", show_default=False)],
+    data: Annotated[Path | None, typer.Option("--data", help="Directory of the day's files and run.json "
+                                              "(default ./pilot-data/DAY).", show_default=False)] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Report directory (default "
+                                                "./pilot-report/DAY).", show_default=False)] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Marts on hive (HiveServer2) or spark (the Spark "
+                                        "Thrift Server).")] = "hive",
+    cars: Annotated[int, typer.Option("--cars", min=1, max=2600, help="Cars to generate.")] = 100,
+    hours: Annotated[float, typer.Option("--hours", min=0.01, max=24, help="Hours of driving log.")] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Generator seed.")] = 0,
+    rate: Annotated[float | None, typer.Option("--rate", min=1, help="Records/s into Kafka (default: as "
+                                               "fast as possible).", show_default=False)] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Run every step again, even those done.")]
+    = False,
+    json_out: common.JsonOpt = False,
+) -> None:
+    """The whole pilot: generate, load, stream (Kafka -> Storm -> HBase, Redis), marts, analyses and
+    the HTML report, in one progress view.
+
+    A failed step stops the run and is named with its fix; the same command again resumes at that
+    step (DATA/run.json records what is done). Ends with the report's path.
+    """
+    from rich.table import Table
+
+    from bigdata_admin import paths
+    from bigdata_admin.pilot import run as pilot_run
+
+    opts = pilot_run.RunOptions(day=day, data=data if data is not None else Path("pilot-data") / day,
+                                report=report if report is not None else Path("pilot-report") / day,
+                                engine=engine, cars=cars, hours=hours, seed=seed, rate=rate)
+    with common.domain_errors():
+        cluster = _load(inventory)
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.fields[step]:9}"), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=common.err_console, disable=json_out) as bar:
+            tasks = {name: bar.add_task("pending", step=name, start=False) for name in pilot_run.STEPS}
+
+            def progress(step: str, state: str, detail: str) -> None:
+                task = tasks[step]
+                if state == "start":
+                    bar.start_task(task)
+                    bar.update(task, description="running")
+                elif state == "detail":
+                    bar.update(task, description=esc(detail[:100]))
+                else:
+                    bar.update(task, description=esc(f"{state}: {detail[:100]}"))
+                    bar.stop_task(task)
+
+            result = pilot_run.run(cluster, opts, cache=paths.cache_dir(), restart=restart, progress=progress)
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json({"day": day, "ok": result.ok, "report": result.report,
+                           "steps": [asdict(s) for s in result.steps]})
+    else:
+        table = Table("step", "result", "seconds", "detail")
+        colours = {"done": "green", "skipped": "dim", "failed": "bold red", "pending": "dim"}
+        for s in result.steps:
+            table.add_row(s.name, f"[{colours[s.status]}]{s.status}[/]", f"{s.seconds:.0f}",
+                          esc(s.detail or s.error or ""))
+        common.console.print(table)
+        if result.report:
+            common.console.print(f"[green]report[/] {esc(result.report)}", highlight=False)
+    failed = next((s for s in result.steps if s.status == "failed"), None)
+    if failed is not None:
+        fix = failed.fix or f"Fix the cause and run the same command again: it resumes at {failed.name}."
+        common.fail(f"pilot run stopped at {failed.name}: {failed.error}", fix, code=1)
+
+
 def add_commands(app: typer.Typer) -> None:
     """Add `stream` and `produce` to the pilot's app."""
     app.add_typer(stream_app, name="stream")
     app.command("produce")(produce_cmd)
     app.command("watch")(watch_cmd)
+    app.command("run")(run_cmd)

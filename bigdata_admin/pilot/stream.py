@@ -490,17 +490,11 @@ class Watcher:
     committed offsets (records through the topology), the lag, and the day's overspeeding set in Redis."""
 
     def __init__(self, cluster: Cluster, day: str, recent: int = 12) -> None:
-        import redis
-
-        from bigdata_admin.health.core import address, port, read_secret
         from bigdata_admin.pilot.endpoints import kafka_bootstrap
 
         self.day = day
         self.bootstrap = kafka_bootstrap(cluster)
-        settings_for(cluster)  # names a missing group
-        host = cluster.hosts_in("redis")[0]
-        self.redis = redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
-                                 password=read_secret(cluster, "redis_password"), socket_timeout=10)
+        self.redis = redis_client(cluster)
         self.last: tuple[float, int, int] | None = None
         self.seen: set[str] = set()
         self.recent: list[str] = []
@@ -543,3 +537,59 @@ class Watcher:
         table.add_row("overspeeding windows today", f"{s.get('overspeeding', 0):,}")
         table.add_row("latest flagged", ", ".join(self.recent[-6:]) or "-")
         return table
+
+
+# --------------------------------------------------------------------------------------------------
+# What the topology wrote
+
+def day_row_filter(day: str) -> str:
+    """HBase filter for DriverCarInfo rows of `day`: the row key's characters 7-14 are the day reversed."""
+    return f"RowFilter(=, 'regexstring:^.{{6}}{day[::-1]}-')"
+
+
+def day_row_count(cluster: Cluster, day: str) -> int:
+    """Rows of `day` in DriverCarInfo (keys only, through the Thrift server)."""
+    from bigdata_admin.pilot import endpoints
+
+    conn = endpoints.hbase(cluster)
+    try:
+        table = conn.table(StreamSettings.table)
+        flt = f"{day_row_filter(day)} AND KeyOnlyFilter()"
+        return sum(1 for _ in table.scan(filter=flt, batch_size=10000))
+    finally:
+        conn.close()
+
+
+def redis_client(cluster: Cluster) -> Any:
+    """A redis-py client of the inventory's first Redis host."""
+    import redis
+
+    from bigdata_admin.health.core import address, port, read_secret
+
+    settings_for(cluster)
+    host = cluster.hosts_in("redis")[0]
+    return redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
+                       password=read_secret(cluster, "redis_password"), socket_timeout=30)
+
+
+def overspeeding_in_redis(cluster: Cluster, day: str) -> set[str]:
+    """The day's overspeeding set as Redis holds it."""
+    return {m.decode() if isinstance(m, bytes) else str(m) for m in redis_client(cluster).smembers(day)}
+
+
+def wait_for_day(cluster: Cluster, day: str, records_expected: int, timeout: float = 900,
+                 note: Callable[[int], None] | None = None) -> int:
+    """Poll until DriverCarInfo holds `records_expected` rows of `day` and the spout's lag is 0.
+    Returns the row count (less than expected on timeout)."""
+    from bigdata_admin.pilot.endpoints import kafka_bootstrap
+
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        count = day_row_count(cluster, day)
+        if note:
+            note(count)
+        if count >= records_expected and consumer_lag(kafka_bootstrap(cluster), "SmartCar-Topic")["lag"] == 0:
+            return count
+        time.sleep(3)
+    return count
