@@ -1,0 +1,85 @@
+"""`pilot run`'s resume logic (the steps themselves run on the lab: tests/integration/test_stream_lab.py
+and the main job)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bigdata_admin.cli import app
+from bigdata_admin.errors import BadInput, RunFailed
+from bigdata_admin.pilot import run
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Replace each step with a recorder; `fail` names a step that raises once."""
+    seen: dict[str, list[str]] = {"ran": [], "fail": []}
+
+    def step(name: str):  # noqa: ANN202
+        def action(*_args: object) -> str:
+            seen["ran"].append(name)
+            if name in seen["fail"]:
+                seen["fail"].remove(name)
+                raise RunFailed(f"{name} broke", fix="fix it")
+            return f"{name} ok"
+        return action
+
+    for name in run.STEPS:
+        monkeypatch.setattr(run, f"_{name}", step(name))
+    return seen
+
+
+def _opts(tmp_path: Path, **kw: object) -> run.RunOptions:
+    return run.RunOptions(day="20200322", data=tmp_path / "data", report=tmp_path / "report", **kw)  # type: ignore[arg-type]
+
+
+def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path: Path,
+                                                               calls: dict[str, list[str]]) -> None:
+    calls["fail"].append("mart")
+    first = run.run(None, _opts(tmp_path), cache=tmp_path)
+    assert not first.ok
+    assert [(s.name, s.status) for s in first.steps] == [
+        ("generate", "done"), ("load", "done"), ("stream", "done"), ("mart", "failed"), ("analyze", "pending")]
+    assert first.steps[3].error == "mart broke" and first.steps[3].fix == "fix it"
+    state = json.loads((tmp_path / "data" / run.STATE_FILE).read_text())
+    assert state["steps"]["mart"]["status"] == "failed"
+
+    calls["ran"].clear()
+    second = run.run(None, _opts(tmp_path), cache=tmp_path)
+    assert second.ok
+    assert calls["ran"] == ["mart", "analyze"], "done steps are not run again"
+    assert [s.status for s in second.steps] == ["skipped", "skipped", "skipped", "done", "done"]
+
+
+def test_other_options_or_restart_run_everything_again(tmp_path: Path, calls: dict[str, list[str]]) -> None:
+    run.run(None, _opts(tmp_path), cache=tmp_path)
+    calls["ran"].clear()
+    run.run(None, _opts(tmp_path, engine="spark"), cache=tmp_path)
+    assert calls["ran"] == list(run.STEPS)
+    calls["ran"].clear()
+    run.run(None, _opts(tmp_path, engine="spark"), cache=tmp_path, restart=True)
+    assert calls["ran"] == list(run.STEPS)
+
+
+def test_bad_engine_and_day_are_bad_input(tmp_path: Path, calls: dict[str, list[str]]) -> None:
+    with pytest.raises(BadInput):
+        run.run(None, _opts(tmp_path, engine="impala"), cache=tmp_path)
+    with pytest.raises(BadInput):
+        run.run(None, run.RunOptions(day="2020-03-22", data=tmp_path, report=tmp_path), cache=tmp_path)
+    assert calls["ran"] == []
+
+
+def test_cli_names_a_missing_inventory(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["pilot", "run", "-i", str(tmp_path / "nope"), "--day", "20200322"])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+
+
+def test_cli_produce_needs_day_or_file(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["pilot", "produce", "-i", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "--day" in res.output and "--file" in res.output
