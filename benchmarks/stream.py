@@ -34,8 +34,8 @@ def day_rows(cluster: inventory.Cluster, day: str) -> dict[bytes, int]:
     conn = endpoints.hbase(cluster)
     try:
         table = conn.table("DriverCarInfo")
-        flt = f"RowFilter(=, 'regexstring:^.{{6}}{day[::-1]}-')"
-        return {k: v[b"cf1:speed"][1] for k, v in table.scan(filter=flt, columns=[b"cf1:speed"],
+        return {k: v[b"cf1:speed"][1] for k, v in table.scan(filter=stream.day_row_filter(day),
+                                                              columns=[b"cf1:speed"],
                                                               include_timestamp=True, batch_size=10000)}
     finally:
         conn.close()
@@ -103,16 +103,9 @@ def main() -> int:
     print(f"  latency Kafka send -> HBase write: p50 {statistics.median(lat) / 1000:.2f} s, "
           f"p99 {lat[int(0.99 * (len(lat) - 1))] / 1000:.2f} s, max {lat[-1] / 1000:.2f} s")
     print(f"  lost: {lost}")
-    import redis
-
-    from bigdata_admin.health.core import address, port, read_secret
-
-    host = cluster.hosts_in("redis")[0]
-    db = redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
-                     password=read_secret(cluster, "redis_password"))
     want = stream.overspeeding(recs).get(args.day, set())
     time.sleep(10)  # the last windows close after 5 idle seconds
-    got = {m.decode() for m in db.smembers(args.day)}
+    got = stream.overspeeding_in_redis(cluster, args.day)
     print(f"  Redis {args.day}: {len(got)} overspeeding windows, recomputed {len(want)}: "
           f"{'equal' if got == want else 'DIFFERENT'}")
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -276,8 +276,8 @@ def upload(host: Host, p: Payload, directory: str = REMOTE_DIR) -> bool:
 def submit_command(storm_cli: str, p: Payload, directory: str = REMOTE_DIR) -> str:
     """`storm jar` of the Flux topology with the connector jars (run on the Nimbus host)."""
     jars = ",".join(f"{directory}/{j}" for j in p.jars)
-    return (f"cd {shlex.quote(directory)} && {shlex.quote(storm_cli)} jar smartcar-stream.jar "
-            f"org.apache.storm.flux.Flux --remote smartcar-stream.yaml --jars {shlex.quote(jars)}")
+    return (f"cd {shlex.quote(directory)} && {shlex.quote(storm_cli)} jar --jars {shlex.quote(jars)} "
+            "smartcar-stream.jar org.apache.storm.flux.Flux --remote smartcar-stream.yaml")
 
 
 def ensure_topic(bootstrap: list[str], topic: str, partitions: int = TOPIC_PARTITIONS,

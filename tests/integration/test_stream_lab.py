@@ -75,27 +75,16 @@ def _day_rows(cluster: Any) -> dict[bytes, dict[bytes, bytes]]:
     conn = endpoints.hbase(cluster)
     try:
         table = conn.table(stream.StreamSettings.table)
-        flt = f"RowFilter(=, 'regexstring:^.{{6}}{DAY[::-1]}-')"
-        return dict(table.scan(filter=flt, batch_size=5000))
+        return dict(table.scan(filter=stream.day_row_filter(DAY), batch_size=5000))
     finally:
         conn.close()
-
-
-def _redis(cluster: Any) -> Any:
-    import redis
-
-    from bigdata_admin.health.core import address, port, read_secret
-
-    host = cluster.hosts_in("redis")[0]
-    return redis.Redis(host=address(host), port=port(cluster, "redis_port", host),
-                       password=read_secret(cluster, "redis_password"), socket_timeout=30)
 
 
 def _wait_rows(cluster: Any, at_least: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     count = 0
     while time.monotonic() < deadline:
-        count = len(_day_rows(cluster))
+        count = stream.day_row_count(cluster, DAY)
         if count >= at_least:
             return count
         time.sleep(3)
@@ -107,7 +96,7 @@ def test_stream_loses_and_duplicates_nothing_across_a_restart(lab: dict[str, Any
     recs = [f for _, f in records.read_log(lab["drive"], "drive")]
     n = len(recs)
     assert n == CARS * int(HOURS * 1800)
-    db = _redis(cluster)
+    db = stream.redis_client(cluster)
     db.delete(DAY)
 
     started = _cli(lab, "stream", "start")
