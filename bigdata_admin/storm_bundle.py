@@ -284,11 +284,14 @@ the nearest 2.6 release Central publishes as `-hadoop3` (clients talk to every 2
 
 def storm_connectors_top_level(version: str) -> list[tuple[str, list[str]]]:
     """(coordinate, exclusions) of the connectors bundle: the Kafka spout, the HBase bolt with HBase's
-    shaded client, and multilang-python (Storm's `storm.py` for Python bolts)."""
+    shaded client and storm-autocreds (HBaseBolt's HBaseSecurityUtil), and multilang-python (Storm's
+    `storm.py` for Python bolts)."""
     return [
         (f"{STORM_GROUP}:storm-kafka-client:{version}", [f"{STORM_GROUP}:storm-client"]),
         (f"org.apache.kafka:kafka-clients:{STORM_KAFKA_CLIENTS_VERSION}", []),
         (f"{STORM_GROUP}:storm-hbase:{STORM_HBASE_VERSION}", ["*:*"]),
+        # HBaseBolt's HBaseSecurityUtil lives here (its Hadoop and Hive dependencies are not needed).
+        (f"{STORM_GROUP}:storm-autocreds:{version}", ["*:*"]),
         (f"org.apache.hbase:hbase-shaded-client:{STORM_HBASE_CLIENT_VERSION}", []),
         (f"{STORM_GROUP}:multilang-python:{version}", ["*:*"]),
     ]

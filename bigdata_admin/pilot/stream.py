@@ -53,6 +53,7 @@ HBASE_COLUMNS = ["date", "car_number", "speed_pedal", "break_pedal", "steer_angl
                  "area_number"]
 SUBMIT_TIMEOUT = 240.0
 """Seconds for `storm jar` (uploads the connector jars to Nimbus's blob store)."""
+STRING_DESERIALIZER = "org.apache.kafka.common.serialization.StringDeserializer"
 ACTIVE_TIMEOUT = 240.0
 """Seconds for a submitted topology to show ACTIVE with a worker."""
 
@@ -113,6 +114,9 @@ def flux_yaml(s: StreamSettings) -> str:
         "constructorArgs": [",".join(s.bootstrap), [s.topic]],
         "configMethods": [
             {"name": "setProp", "args": ["group.id", CONSUMER_GROUP]},
+            # The Builder's constructor (unlike KafkaSpoutConfig.builder()) sets no deserializers.
+            {"name": "setProp", "args": ["key.deserializer", STRING_DESERIALIZER]},
+            {"name": "setProp", "args": ["value.deserializer", STRING_DESERIALIZER]},
             {"name": "setProp", "args": ["max.poll.records", 2000]},
             {"name": "setFirstPollOffsetStrategy", "args": ["UNCOMMITTED_EARLIEST"]},
             {"name": "setProcessingGuarantee", "args": ["AT_LEAST_ONCE"]},
@@ -305,6 +309,7 @@ def consumer_lag(bootstrap: list[str], topic: str, group: str = CONSUMER_GROUP) 
     """{"end": records in the topic, "committed": committed by the group, "lag": end - committed}."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.admin import KafkaAdminClient
+    from kafka.errors import CoordinatorNotAvailableError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bigdata-admin-stream")
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="bigdata-admin-stream")
@@ -312,8 +317,11 @@ def consumer_lag(bootstrap: list[str], topic: str, group: str = CONSUMER_GROUP) 
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         ends = consumer.end_offsets(tps) if tps else {}
-        committed = {tp: meta.offset for tp, meta in admin.list_consumer_group_offsets(group).items()
-                     if tp.topic == topic}
+        try:
+            offsets = admin.list_group_offsets(group).get(group, {})  # kafka-python 3's API
+        except CoordinatorNotAvailableError:  # the group has committed nothing yet
+            offsets = {}
+        committed = {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
         end = sum(ends.values())
         done = sum(max(0, committed.get(tp, 0)) for tp in tps)
         return {"end": end, "committed": done, "lag": end - done}
