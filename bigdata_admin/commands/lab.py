@@ -248,18 +248,54 @@ def run_main(
     smoke = smoke_runner.run(cluster, [], not_deployed=absent)
     console.print(_smoke_renderable(smoke))
     results.append(("smoke", 0 if smoke.passed else 1, time.monotonic() - t0))
+    pilot_report: str | None = None
+    missing = pilot_missing(cluster, absent)
+    if not smoke.passed:
+        console.print("[yellow]pilot: not run (smoke tests failed)[/]", highlight=False)
+    elif missing:
+        console.print(esc(f"pilot: skipped, the lab lacks {missing}"), highlight=False)
+    else:
+        # The pilot on real data: what the main job shows a new user (marts on the Spark Thrift Server:
+        # MapReduce on this lab's YARN takes 15-20 minutes for them).
+        from bigdata_admin import paths
+
+        work = paths.state_dir() / "pilot" / f"lab-{name}"
+        args = ["pilot", "run", "-i", inv, *PILOT_ARGS, "--data", str(work / "data"),
+                "--report", str(work / "report")]
+        console.rule(esc(f"bigdata-admin {' '.join(args)}"))
+        t0 = time.monotonic()
+        rc = subprocess.run([sys.executable, "-m", "bigdata_admin", *args], check=False).returncode
+        results.append(("pilot", rc, time.monotonic() - t0))
+        index = work / "report" / "index.html"
+        pilot_report = str(index) if rc == 0 and index.is_file() else None
     if down_after:
         lab.down(name)
     console.rule("summary")
     console.print(services_table(cluster, report, smoke, absent))
     console.print("  ".join(f"{label} [{'green' if rc == 0 else 'red'}]exit {rc}[/] {secs:.0f} s"
                             for label, rc, secs in results), highlight=False)
+    if pilot_report:
+        console.print(f"[green]pilot report[/] {esc(pilot_report)}", highlight=False)
     console.print(esc(f"inventory: {inv}") + ("  (lab brought down)" if down_after else
                                                esc(f"  (`bigdata-admin lab down --name {name}` when done)")),
                   highlight=False)
     worst = next((rc for label, rc, _ in results if rc != 0 and label != "fetch"), 0)
     if worst:
         raise typer.Exit(worst)
+
+
+PILOT_ARGS = ("--day", "20200321", "--cars", "20", "--hours", "1", "--engine", "spark")
+"""`pilot run` in the main job: a small day (20 cars, 36,000 driving records) through every step."""
+PILOT_GROUPS = (("hdfs_namenode", "HDFS"), ("kafka_broker", "Kafka"), ("storm_nimbus", "Storm"),
+                ("storm_supervisor", "Storm supervisors"), ("hbase_thrift", "HBase's Thrift server"),
+                ("redis", "Redis"), ("spark_thrift", "the Spark Thrift Server"))
+
+
+def pilot_missing(cluster: Any, absent: dict[str, str]) -> str:
+    """What the main job's `pilot run` needs and the lab lacks or skipped ("" when nothing)."""
+    gone = [f"{what} ({absent[g]})" if g in absent else f"{what} (no {g} host)"
+            for g, what in PILOT_GROUPS if not cluster.has(g) or g in absent]
+    return "; ".join(gone)
 
 
 def services_table(cluster: Any, report: Any, smoke: Any, absent: dict[str, str]) -> Any:

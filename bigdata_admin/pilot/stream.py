@@ -375,7 +375,7 @@ def start(cluster: Cluster, cache: Path, *, note: Callable[[str], None] = lambda
     s = settings_for(cluster, **overrides)
     row = listed(cluster)
     if row is not None:
-        return {"status": "running", "topology": TOPOLOGY, **row}
+        return {**row, "storm_status": row["status"], "status": "running", "topology": TOPOLOGY}
     from bigdata_admin.pilot.endpoints import kafka_bootstrap
 
     note(f"Kafka topic {s.topic}: {ensure_topic(kafka_bootstrap(cluster), s.topic)}")
@@ -393,8 +393,8 @@ def start(cluster: Cluster, cache: Path, *, note: Callable[[str], None] = lambda
     while time.monotonic() < deadline:
         row = listed(cluster)
         if row and row["status"] == "ACTIVE" and row["workers"] > 0:
-            return {"status": "started", "topology": TOPOLOGY,
-                    "seconds": round(time.monotonic() - t0, 1), **row}
+            return {**row, "storm_status": row["status"], "status": "started", "topology": TOPOLOGY,
+                    "seconds": round(time.monotonic() - t0, 1)}
         time.sleep(3)
     raise RunFailed(f"{TOPOLOGY} was submitted but is not ACTIVE with a worker after {ACTIVE_TIMEOUT:g} s "
                     f"(`storm list`: {row})", fix="Look at the supervisors' worker logs.")

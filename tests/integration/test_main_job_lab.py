@@ -320,3 +320,29 @@ def test_a_namenode_without_metadata_is_not_formatted_over_datanodes_blocks(main
         time.sleep(5)
         report = collect(cluster, not_deployed=absent)
     assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
+
+
+def test_main_job_ends_with_the_pilot_on_real_data(main_lab: dict[str, Any]) -> None:
+    """`lab run` ends with `pilot run` on the lab (generate, load, the stream through Kafka, Storm, HBase
+    and Redis, the marts, the analyses) and names its HTML report."""
+    from bigdata_admin import paths
+    from bigdata_admin.commands.lab import pilot_missing
+
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    out = str(main_lab["out"])
+    if out == "reused":
+        pytest.skip("a reused lab (BIGDATA_MAIN_LAB_REUSE=1) has no `lab run` output to read")
+    cluster = inventory.load(main_lab["inventory"])
+    missing = pilot_missing(cluster, deployment.not_deployed(cluster))
+    if missing:
+        assert "pilot: skipped" in out, _tail(main_lab)
+        pytest.skip(f"the main job skipped the pilot: {missing}")
+    work = paths.state_dir() / "pilot" / f"lab-{os.environ.get('BIGDATA_MAIN_LAB_NAME', 'main')}"
+    state = json.loads((work / "data" / "run.json").read_text())
+    assert {k: v["status"] for k, v in state["steps"].items()} == dict.fromkeys(
+        ("generate", "load", "stream", "mart", "analyze"), "done"), state
+    index = work / "report" / "index.html"
+    assert "pilot report" in out and index.is_file(), _tail(main_lab)
+    html = index.read_text()
+    pngs = sorted((work / "report").glob("*.png"))
+    assert pngs and all(p.name in html for p in pngs), (pngs, html[:500])
