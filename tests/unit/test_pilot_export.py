@@ -212,3 +212,34 @@ def test_cli_bad_input_exits_2_with_problem_and_fix(args: list[str], needle: str
     assert out.exit_code == 2, out.output
     assert needle in out.output and "fix:" in out.output
     assert "hunter2" not in out.output
+
+
+def test_cli_human_output_names_counts_and_target_without_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.pilot import endpoints
+
+    class _Conn:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    conn = _Conn()
+    seen: dict[str, object] = {}
+
+    def fake_export(c: object, target: export.Target, day: str, **kw: object) -> export.ExportResult:
+        seen.update(conn=c, target=target, day=day, **kw)
+        return export.ExportResult(day, str(kw["source"]), target.display, str(kw["table"]), 42, 40, 42, 42,
+                                   0.5, 0.25, 0.75)
+
+    monkeypatch.setattr(export, "check_target", lambda target: None)
+    monkeypatch.setattr(export, "export_day", fake_export)
+    monkeypatch.setattr(endpoints, "sql_connection", lambda *a, **kw: conn)
+    out = CliRunner().invoke(app, ["pilot", "export", "--day", "20200322", "--hs2", "127.0.0.1:10000",
+                                   "--url", "postgresql://pilot:hunter2@db:5432/pilot",
+                                   "--table", "pilot.sym"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "exported 42 rows of 20200322 from 127.0.0.1:10000 into postgresql://pilot@db:5432/pilot" in text
+    assert "table pilot.sym (replaced 40, now 42" in text
+    assert "hunter2" not in out.output
+    assert conn.closed and seen["day"] == "20200322" and seen["table"] == "pilot.sym"
