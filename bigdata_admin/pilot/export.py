@@ -217,6 +217,8 @@ def to_row(day: date, row: Sequence[Any]) -> tuple[Any, ...]:
         raise RunFailed(f"the mart returned {len(row)} columns, expected {len(MART_COLUMNS)}",
                         fix=REBUILD)
     car, speed, speed_s, brake, brake_s, steer, steer_s = row
+    if car is None or str(car) == "":
+        raise RunFailed("the mart returned a row without a car number", fix=REBUILD)
     try:
         return (day, str(car), _num(speed, float), _text(speed_s), _num(brake, float), _text(brake_s),
                 _num(steer, int), _text(steer_s))

@@ -115,7 +115,8 @@ def test_to_row_types_values_and_keeps_nulls() -> None:
 
 
 @pytest.mark.parametrize("bad", [("A0001", 1.0), ("A0001", "x", "normal", 1.0, "normal", 3, "normal"),
-                                 ("A0001", 1.0, "normal", 1.0, "normal", 2.5, "normal")])
+                                 ("A0001", 1.0, "normal", 1.0, "normal", 2.5, "normal"),
+                                 (None, 1.0, "normal", 1.0, "normal", 2, "normal")])
 def test_to_row_rejects_malformed_rows(bad: tuple[object, ...]) -> None:
     with pytest.raises(RunFailed):
         export.to_row(date(2020, 3, 22), bad)
