@@ -492,6 +492,90 @@ def _analyze(day: str, inventory: Path | None, impala: str | None, spark: str | 
     common.console.print(f"[green]report[/] {esc(str(index))}", highlight=False)
 
 
+DEFAULT_EXPORT_TABLE = "managed_smartcar_symptom_info"
+
+
+@pilot_app.command("export")
+def export_cmd(
+    day: DayOpt,
+    inventory: OptInventoryOpt = None,
+    url: Annotated[str | None, typer.Option(
+        "--url", help="Target postgresql://USER:PASSWORD@HOST:PORT/DB (default: the pilot database on the "
+        "inventory's metastore_db host, password from its secrets directory).", show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="Read the mart through hive (HiveServer2) or spark (the Spark Thrift Server).")
+    ] = "hive",
+    hs2: Annotated[str | None, typer.Option(
+        "--hs2", help="HOST:PORT of the HiveServer2-protocol server, instead of the inventory's.",
+        show_default=False)] = None,
+    auth: Annotated[str | None, typer.Option(
+        "--auth", help="Server auth mode NONE or NOSASL (default: the inventory's setting, else NONE).",
+        show_default=False)] = None,
+    table: Annotated[str, typer.Option("--table", help="Target table, [schema.]name.")
+                     ] = DEFAULT_EXPORT_TABLE,
+    local: LocalOpt = False,
+    local_dir: LocalDirOpt = DEFAULT_LOCAL_DIR,
+    json_out: common.JsonOpt = False,
+) -> None:
+    """Copy the day's symptom mart into PostgreSQL (the book's Sqoop step).
+
+    Creates the target table when missing (primary key day + car), then in one transaction deletes that
+    day's rows and inserts the mart's: re-running a day replaces that day only, other days are untouched
+    and nothing is dropped. With --local the mart is read from the local Spark Thrift Server (`pilot mart
+    --local`); -i then only names the target database.
+    """
+    from bigdata_admin.pilot import export, mart
+
+    with common.domain_errors():
+        mart.params_for(day)
+        export.check_table_name(table)
+        if engine not in mart.ENGINES:
+            common.fail(f"--engine {engine!r} is not one of {', '.join(mart.ENGINES)}",
+                        "Use --engine hive or spark.")
+        if local and hs2 is not None:
+            common.fail("--local reads the local Spark Thrift Server: it cannot be combined with --hs2",
+                        "Drop --local to use --hs2, or drop --hs2.")
+        cluster = _cluster(inventory)
+        if url is not None:
+            target = export.parse_url(url)
+        elif cluster is not None:
+            target = export.inventory_target(cluster)
+        else:
+            common.fail("no target database: pass --url or an inventory with -i",
+                        "Add `--url postgresql://USER:PASSWORD@HOST:PORT/DB`, or `-i INVENTORY` to use the "
+                        "pilot database on its metastore_db host.")
+        export.check_target(target)  # before a local server takes 30 s to start
+        if local:
+            with _local_server(local_dir, json_out) as endpoint:
+                result = _export(export, None, "spark", endpoint, auth, target, day, table)
+        else:
+            if cluster is None and hs2 is None:
+                common.fail("no SQL endpoint to read the mart from: pass -i INVENTORY, --hs2 HOST:PORT or "
+                            "--local",
+                            "Add `-i INVENTORY` (its HiveServer2 or Spark Thrift Server), --hs2, or --local.")
+            result = _export(export, cluster, engine, hs2, auth, target, day, table)
+    if json_out:
+        from dataclasses import asdict
+
+        common.print_json(asdict(result))
+        return
+    what = (f"{result.rows_read:,} rows of {result.day} from {result.source} into {result.target} table "
+            f"{result.table} (replaced {result.rows_deleted:,}, now {result.rows_now:,}; "
+            f"read {result.read_seconds} s, write {result.write_seconds} s)")
+    common.console.print(f"[green]exported[/] {esc(what)}", highlight=False)
+
+
+def _export(export: Any, cluster: Any, engine: str, hs2: str | None, auth: str | None, target: Any,
+            day: str, table: str) -> Any:
+    from bigdata_admin.pilot import endpoints
+
+    conn = endpoints.sql_connection(cluster, engine, hs2, auth, None, "--hs2")
+    try:
+        return export.export_day(conn, target, day, source=hs2 or engine, table=table)
+    finally:
+        conn.close()
+
+
 TABLE_ROWS = 30
 """Rows of each analysis printed as a table; the report and results.json hold them all."""
 
