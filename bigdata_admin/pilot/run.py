@@ -9,6 +9,8 @@ Steps, in order (each one a library call that the single-step verbs make too):
     mart      the five marts (HiveServer2 or the Spark Thrift Server)
     analyze   the analyses and the HTML report (Impala's queries on the Spark Thrift Server when the
               inventory has no deployed Impala)
+    export    the symptom mart into PostgreSQL (the book's Sqoop step: the `pilot` database on the
+              metastore_db host, or `export_url`), replacing that day only
 
 The state lives in DATA/run.json: {"day", "options", "steps": {name: {"status": "done"|"failed",
 "seconds", "detail", "error"?}}}. A rerun skips the steps already done with the same options and starts
@@ -26,7 +28,7 @@ from typing import Any
 
 from bigdata_admin.errors import BadInput, BigdataAdminError, RunFailed
 
-STEPS = ("generate", "load", "stream", "mart", "analyze")
+STEPS = ("generate", "load", "stream", "mart", "analyze", "export")
 STATE_FILE = "run.json"
 
 
@@ -44,6 +46,8 @@ class RunOptions:
     drive_table: str | None = None
     pilot_root: str = "/pilot-pjt"
     stream_timeout_s: float = 1200.0
+    export_url: str | None = None
+    """postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: the inventory's metastore_db host)."""
 
     def key(self) -> dict[str, Any]:
         """What must match for a done step to be skipped on a rerun."""
@@ -106,6 +110,7 @@ def run(cluster: Any, opts: RunOptions, *, cache: Path, restart: bool = False,
         "stream": lambda note: _stream(cluster, opts, cache, note),
         "mart": lambda note: _mart(cluster, opts, note),
         "analyze": lambda note: _analyze(cluster, opts),
+        "export": lambda note: _export(cluster, opts),
     }
     failed = False
     for name in STEPS:
@@ -245,3 +250,16 @@ def _analyze(cluster: Any, opts: RunOptions) -> str:
     index = analyze.write_report(results, opts.report, opts.day)
     where = "" if impala else " (Impala's queries on the Spark Thrift Server: no Impala deployed)"
     return f"{len(results)} analyses, report {index}{where}"
+
+
+def _export(cluster: Any, opts: RunOptions) -> str:
+    from bigdata_admin.pilot import endpoints, export
+
+    target = export.parse_url(opts.export_url) if opts.export_url else export.inventory_target(cluster)
+    conn = endpoints.sql_connection(cluster, opts.engine, None, None, None, "--engine")
+    try:
+        r = export.export_day(conn, target, opts.day, source=opts.engine)
+    finally:
+        conn.close()
+    return (f"{r.rows_now:,} symptom rows of {opts.day} in {r.target} table {r.table} "
+            f"({r.rows_deleted:,} replaced)")

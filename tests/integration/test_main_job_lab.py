@@ -340,7 +340,7 @@ def test_main_job_ends_with_the_pilot_on_real_data(main_lab: dict[str, Any]) -> 
     work = paths.state_dir() / "pilot" / f"lab-{os.environ.get('BIGDATA_MAIN_LAB_NAME', 'main')}"
     state = json.loads((work / "data" / "run.json").read_text())
     assert {k: v["status"] for k, v in state["steps"].items()} == dict.fromkeys(
-        ("generate", "load", "stream", "mart", "analyze"), "done"), state
+        ("generate", "load", "stream", "mart", "analyze", "export"), "done"), state
     index = work / "report" / "index.html"
     assert "pilot report" in out and index.is_file(), _tail(main_lab)
     html = index.read_text()

@@ -138,7 +138,8 @@ def test_topology_jar_adds_the_resources_to_flux() -> None:
     jar = stream.topology_jar(flux.getvalue(), b"# storm.py", b"# bolt")
     with zipfile.ZipFile(io.BytesIO(jar)) as z:
         names = set(z.namelist())
-        assert {"org/apache/storm/flux/Flux.class", "resources/storm.py", "resources/smartcar_bolt.py"} <= names
+        assert {"org/apache/storm/flux/Flux.class", "resources/storm.py",
+                "resources/smartcar_bolt.py"} <= names
         assert "resources/old.py" not in names
         assert z.read("resources/smartcar_bolt.py") == b"# bolt"
     assert stream.topology_jar(flux.getvalue(), b"# storm.py", b"# bolt") == jar, "reproducible"
