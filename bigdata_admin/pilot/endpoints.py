@@ -51,11 +51,11 @@ def webhdfs(cluster: Cluster) -> Any:
     return clients.webhdfs_client(cluster, timeout=60.0)
 
 
-def hbase(cluster: Cluster) -> Any:
-    """A happybase connection to the inventory's HBase Thrift server."""
+def hbase(cluster: Cluster, timeout_ms: int = 60_000) -> Any:
+    """A happybase connection to the inventory's HBase Thrift server (`timeout_ms` per call)."""
     from bigdata_admin import clients
 
-    return clients.happybase_connection(cluster, timeout_ms=60_000)
+    return clients.happybase_connection(cluster, timeout_ms=timeout_ms)
 
 
 def kafka_bootstrap(cluster: Cluster) -> list[str]:

@@ -185,7 +185,7 @@ def _stream(cluster: Any, opts: RunOptions, cache: Path, note: Callable[[str], N
                            progress=lambda n: note(f"produced {n:,} of {len(recs):,} records"))
     t0 = time.monotonic()
     count = stream.wait_for_day(cluster, opts.day, len(recs), opts.stream_timeout_s,
-                                note=lambda n: note(f"HBase holds {n:,} of {len(recs):,} records"))
+                                note=lambda lag: note(f"{lag:,} records still to go through the topology"))
     if count < len(recs):
         raise RunFailed(f"HBase DriverCarInfo holds {count:,} of the day's {len(recs):,} records "
                         f"{opts.stream_timeout_s:g} s after they were sent",

@@ -555,15 +555,20 @@ def day_row_filter(day: str) -> str:
     return f"RowFilter(=, 'regexstring:^.{{6}}{day[::-1]}-')"
 
 
+SCAN_TIMEOUT_MS = 300_000
+"""Per-call timeout of the day's filtered scans: the filter reads the whole table, on a busy cluster
+one batch can take minutes."""
+
+
 def day_row_count(cluster: Cluster, day: str) -> int:
     """Rows of `day` in DriverCarInfo (keys only, through the Thrift server)."""
     from bigdata_admin.pilot import endpoints
 
-    conn = endpoints.hbase(cluster)
+    conn = endpoints.hbase(cluster, timeout_ms=SCAN_TIMEOUT_MS)
     try:
         table = conn.table(StreamSettings.table)
         flt = f"{day_row_filter(day)} AND KeyOnlyFilter()"
-        return sum(1 for _ in table.scan(filter=flt, batch_size=10000))
+        return sum(1 for _ in table.scan(filter=flt, batch_size=2000))
     finally:
         conn.close()
 
@@ -587,17 +592,21 @@ def overspeeding_in_redis(cluster: Cluster, day: str) -> set[str]:
 
 def wait_for_day(cluster: Cluster, day: str, records_expected: int, timeout: float = 900,
                  note: Callable[[int], None] | None = None) -> int:
-    """Poll until DriverCarInfo holds `records_expected` rows of `day` and the spout's lag is 0.
-    Returns the row count (less than expected on timeout)."""
+    """Poll until the spout's consumer group has no lag (every record read and acked, so written by
+    HBaseBolt) and DriverCarInfo holds `records_expected` rows of `day`. The lag is cheap to read; the
+    rows are counted (a filtered scan of the whole table) only once it is 0. `note(lag)` reports
+    progress. Returns the row count (less than expected on timeout)."""
     from bigdata_admin.pilot.endpoints import kafka_bootstrap
 
     deadline = time.monotonic() + timeout
     count = 0
     while time.monotonic() < deadline:
-        count = day_row_count(cluster, day)
+        lag = consumer_lag(kafka_bootstrap(cluster), "SmartCar-Topic")["lag"]
         if note:
-            note(count)
-        if count >= records_expected and consumer_lag(kafka_bootstrap(cluster), "SmartCar-Topic")["lag"] == 0:
-            return count
+            note(lag)
+        if lag == 0:
+            count = day_row_count(cluster, day)
+            if count >= records_expected:
+                return count
         time.sleep(3)
     return count

@@ -26,8 +26,8 @@ from bigdata_admin.pilot import endpoints, generate, records, stream
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
 DAY = "20200323"   # a day of its own: the batch pilot test loads 20200322 into the same table
-CARS = 20
-HOURS = 0.5        # 900 records per car, 18,000 in all
+CARS = 10
+HOURS = 0.5        # 900 records per car, 9,000 in all
 SEED = 5
 NEEDED = (("kafka_broker", "Kafka"), ("storm_nimbus", "Storm"), ("storm_supervisor", "Storm supervisors"),
           ("hbase_master", "HBase"), ("hbase_thrift", "HBase's Thrift server"), ("redis", "Redis"))
@@ -72,7 +72,7 @@ def _cli(lab: dict[str, Any], *args: str, check: bool = True, timeout: float = 9
 def _day_rows(cluster: Any) -> dict[bytes, dict[bytes, bytes]]:
     """Every DriverCarInfo row of DAY (row key = reversed time + '-' + car: its 7th-14th characters
     are the reversed day)."""
-    conn = endpoints.hbase(cluster)
+    conn = endpoints.hbase(cluster, timeout_ms=stream.SCAN_TIMEOUT_MS)
     try:
         table = conn.table(stream.StreamSettings.table)
         return dict(table.scan(filter=stream.day_row_filter(DAY), batch_size=5000))
