@@ -1,109 +1,56 @@
-"""`pilot export` into a real PostgreSQL: the postgresql role deployed alone on a 1-host lab (`export`),
-the symptom marts of two small days built on this machine's Spark Thrift Server (as `pilot mart --local`
-does), then exported from the CLI. The pilot's table holds exactly the mart's rows of a day, a re-run of a
-day replaces that day only (a stray row of it goes, the other day stays), and the password the role
-generated is used but never printed.
+"""`pilot export` into a real PostgreSQL on the main job's lab (session fixture `main_lab`): the main job's
+`pilot run` built the symptom mart of its day on the Spark Thrift Server and exported it to the `pilot`
+database the postgresql role made on the metastore_db host. Here `pilot export` runs again from the CLI:
+the table holds exactly the mart's rows of the day, a re-run replaces that day only (a stray row of it
+goes, another day's row stays), and the password the role generated is used but never printed.
 
-The lab is reused when running and brought down at the end when this module created it
-(BIGDATA_LAB_KEEP=1 keeps it). About 3-5 minutes: a PostgreSQL install on the lab host, two Spark starts.
+Skips when the main job skipped the pilot (see test_main_job_lab.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bigdata_admin import inventory, paths
-from bigdata_admin.pilot import export, generate, localspark, mart
+from bigdata_admin import deployment, inventory
+from bigdata_admin.commands.lab import PILOT_ARGS, pilot_missing
+from bigdata_admin.pilot import endpoints, export, mart
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
-LAB = os.environ.get("BIGDATA_EXPORT_LAB_NAME", "export")
-DAY, DAY2 = "20200322", "20200323"
-CARS, CARS2 = 8, 6
+DAY = PILOT_ARGS[PILOT_ARGS.index("--day") + 1]
+OTHER_DAY = "19990101"
 
 
 @pytest.fixture(scope="module")
-def pg_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A 1-host lab with only the metastore_db group, the postgresql role deployed on it."""
-    from conftest import _lab_skip_reason
-
-    reason = _lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from bigdata_admin import lab as labmod
-    from bigdata_admin.lab.labinventory import with_groups
-    from bigdata_admin.runner import run_playbook
-
-    existed = labmod.get(LAB) is not None
-    lb = labmod.up(name=LAB, nodes=1)
+def lab(main_lab: dict[str, Any]) -> dict[str, Any]:
+    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
+    inv = Path(main_lab["inventory"])
+    cluster = inventory.load(inv)
+    missing = pilot_missing(cluster, deployment.not_deployed(cluster))
+    if missing or not cluster.has("metastore_db"):
+        pytest.skip(f"the main job ran no pilot to export: {missing or 'no metastore_db host'}")
+    conn = endpoints.sql_connection(cluster, "spark", None, None, None, "--spark")
     try:
-        host = next(iter(lb.hosts))
-        inv = with_groups(Path(lb.inventory), tmp_path_factory.mktemp("export-inv"), {"metastore_db": [host]})
-        result = run_playbook(paths.playbook("services/postgresql"), inv,
-                              label="test-pilot-export-postgresql", show_progress=False)
-        assert result.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in result.failures)
-        yield inv
+        rows = mart.query(conn, export.source_sql(DAY))[1]
     finally:
-        if not existed and os.environ.get("BIGDATA_LAB_KEEP") != "1":
-            labmod.down(LAB)
+        conn.close()
+    return {"inventory": inv, "cluster": cluster, "rows": rows, "target": export.inventory_target(cluster)}
 
 
-@pytest.fixture(scope="module")
-def marts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Two days loaded with `pilot load --local` and their marts built on a Spark Thrift Server over
-    LOCAL/spark (the metastore `pilot export --local` reads later). Yields the local dir, the running
-    server's HOST:PORT and each day's mart rows."""
-    if shutil.which("java") is None:
-        pytest.skip("java is not installed: the Spark Thrift Server needs a JRE 17")
-    pytest.importorskip("pyspark")
-    from bigdata_admin.commands.pilot import local_pilot_root
-    from bigdata_admin.sqlclient import hs2_connect
-
-    base = tmp_path_factory.mktemp("export-marts")
-    local = base / "local"
-    for day, cars, seed in ((DAY, CARS, 5), (DAY2, CARS2, 6)):
-        generate.generate(generate.GenerateOptions(day=day, cars=cars, hours=0.25, seed=seed, purchases=500,
-                                                   datasets=("status", "drive", "master", "buy")),
-                          base / day)
-        out = _cli(base, "load", "--day", day, "--data", str(base / day), "--local",
-                   "--local-dir", str(local))
-        assert out.returncode == 0, out.stderr[-3000:]
-    server = localspark.start(local / "spark")
-    try:
-        conn = hs2_connect(server.host, server.port, "NONE", "test")
-        try:
-            rows: dict[str, list[tuple[Any, ...]]] = {}
-            for day in (DAY, DAY2):
-                mart.build(conn, day, engine="spark", pilot_root=local_pilot_root(local),
-                           subjects=["tables", "drive", "symptom"])
-                rows[day] = mart.query(conn, export.source_sql(day))[1]
-        finally:
-            conn.close()
-        yield {"base": base, "local": local, "hs2": f"{server.host}:{server.port}", "rows": rows,
-               "server": server}
-    finally:
-        localspark.stop(server)
-
-
-def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bigdata_admin", "pilot", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600, check=False)
-
-
-def _export(m: dict[str, Any], secret: str, *args: str) -> dict[str, Any]:
-    out = _cli(m["base"], "export", *args, "--json")
+def _export(lab: dict[str, Any], *args: str) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bigdata_admin", "pilot", "export", "-i", str(lab["inventory"]),
+            "--day", DAY, "--engine", "spark", *args, "--json"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False,
+                         env={**os.environ, "COLUMNS": "160"})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert secret not in out.stdout + out.stderr
+    assert lab["target"].password and lab["target"].password not in out.stdout + out.stderr
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
@@ -123,50 +70,30 @@ def _table(target: export.Target) -> dict[str, list[tuple[Any, ...]]]:
     return days
 
 
-def test_export_replaces_one_day_and_keeps_the_others(pg_inventory: Path, marts: dict[str, Any]) -> None:
-    started = time.monotonic()
-    target = export.inventory_target(inventory.load(pg_inventory))
-    assert target.password
-    url = (f"postgresql://{target.user}:{target.password}@{target.host}:{target.port}/{target.dbname}")
-    rows = marts["rows"]
-    n, n2 = len(rows[DAY]), len(rows[DAY2])
-    assert 0 < n <= CARS and 0 < n2 <= CARS2, (n, n2)
-
-    first = _export(marts, target.password, "--day", DAY, "--url", url, "--hs2", marts["hs2"],
-                    "--engine", "spark")
+def test_export_replaces_one_day_and_keeps_the_others(lab: dict[str, Any]) -> None:
+    target, rows = lab["target"], lab["rows"]
+    n = len(rows)
+    assert n > 0, f"the symptom mart of {DAY} is empty"
+    first = _export(lab)
     assert (first["rows_read"], first["rows_inserted"], first["rows_now"]) == (n, n, n)
     assert first["target"] == target.display
-    assert _table(target)[DAY] == rows[DAY]
+    assert _table(target)[DAY] == rows
 
-    # Another day, to the inventory's default target (no --url): both days held side by side.
-    second = _export(marts, target.password, "-i", str(pg_inventory), "--day", DAY2, "--hs2", marts["hs2"],
-                     "--engine", "spark")
-    assert (second["rows_deleted"], second["rows_now"]) == (0, n2)
-    held = _table(target)
-    assert held == {DAY: rows[DAY], DAY2: rows[DAY2]}
-
-    # A stray row of DAY: the re-run replaces the whole day (the stray goes), DAY2 stays as it was.
+    # A stray row of DAY and a row of another day: the re-run replaces DAY whole, the other day stays.
     conn = export.connect(target)
     with conn.transaction():
         conn.execute(f"INSERT INTO {export.DEFAULT_TABLE} (biz_date, car_number) VALUES ('{DAY}', 'ZZ999')")
+        conn.execute(f"INSERT INTO {export.DEFAULT_TABLE} (biz_date, car_number) "
+                     f"VALUES ('{OTHER_DAY}', 'A0001')")
     conn.close()
-    again = _export(marts, target.password, "--day", DAY, "--url", url, "--hs2", marts["hs2"],
-                    "--engine", "spark")
-    assert (again["rows_deleted"], again["rows_inserted"], again["rows_now"]) == (n + 1, n, n)
-    assert _table(target) == held
-    print(f"\nexports: first {first['seconds']} s, second day {second['seconds']} s, "
-          f"re-run {again['seconds']} s; whole test {time.monotonic() - started:.1f} s")
-
-
-def test_export_local_reads_the_local_marts(pg_inventory: Path, marts: dict[str, Any]) -> None:
-    """`--local` starts its own server over LOCAL/spark: the fixture's server stops first (an embedded
-    Derby metastore admits one server). DAY2 was exported before: the rows are replaced, not doubled."""
-    target = export.inventory_target(inventory.load(pg_inventory))
-    assert target.password
-    url = f"postgresql://{target.user}:{target.password}@{target.host}:{target.port}/{target.dbname}"
-    localspark.stop(marts["server"])
-    n2 = len(marts["rows"][DAY2])
-    out = _export(marts, target.password, "--day", DAY2, "--url", url, "--local", "--local-dir",
-                  str(marts["local"]))
-    assert (out["rows_read"], out["rows_deleted"], out["rows_now"]) == (n2, n2, n2)
-    assert _table(target)[DAY2] == marts["rows"][DAY2]
+    try:
+        again = _export(lab)
+        assert (again["rows_deleted"], again["rows_inserted"], again["rows_now"]) == (n + 1, n, n)
+        held = _table(target)
+        assert held[DAY] == rows
+        assert [r[0] for r in held[OTHER_DAY]] == ["A0001"]
+    finally:
+        conn = export.connect(target)
+        with conn.transaction():
+            conn.execute(f"DELETE FROM {export.DEFAULT_TABLE} WHERE biz_date = '{OTHER_DAY}'")
+        conn.close()
