@@ -16,6 +16,7 @@ output of ansible-playbook). The last `KEEP_RUNS` run directories are kept.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -369,6 +370,28 @@ def _ansible_playbook_binary() -> str:
     return found
 
 
+def mitogen_strategy_dir() -> Path | None:
+    """The directory of Mitogen's strategy plugins when Mitogen is installed and not turned off, else None.
+
+    Mitogen (extra `fast`) keeps one Python interpreter per host and runs each module in it, instead of
+    one SSH command and one new interpreter per task and loop item. `BIGDATA_ADMIN_MITOGEN=0` turns it
+    off (Ansible's own `linear` strategy then). Nothing is imported: only the package is looked up.
+    """
+    if os.environ.get("BIGDATA_ADMIN_MITOGEN", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        spec = importlib.util.find_spec("ansible_mitogen")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        strategy_dir = Path(location) / "plugins" / "strategy"
+        if (strategy_dir / "mitogen_linear.py").is_file():
+            return strategy_dir
+    return None
+
+
 def _cmdline(check: bool, diff: bool, verbosity: int) -> str:
     parts = []
     if check:
@@ -404,6 +427,7 @@ def run_playbook(
         raise BadInput("verbosity must be >= 0", fix="Use -v, -vv, ... up to -vvvvv.")
     binary_dir = str(Path(_ansible_playbook_binary()).parent)
 
+    strategy_dir = mitogen_strategy_dir()
     run_dir = _new_run_dir(label)
     prune_runs(KEEP_RUNS)
     started = time.monotonic()
@@ -420,6 +444,7 @@ def run_playbook(
         "extravars": sorted((extravars or {}).keys()),
         "started": started_at,
         "status": "running",
+        "strategy": "mitogen_linear" if strategy_dir is not None else "linear",
     }
     (run_dir / RUN_FILE).write_text(json.dumps(meta, indent=2))
 
@@ -445,6 +470,10 @@ def run_playbook(
         # ansible-runner starts `ansible-playbook` from PATH: use the one beside this Python.
         "PATH": os.pathsep.join([binary_dir, os.environ.get("PATH", "")]),
     }
+    if strategy_dir is not None:
+        # Same order and lock-step as `linear` (the roles' one-node-at-a-time restarts rely on it).
+        envvars["ANSIBLE_STRATEGY_PLUGINS"] = str(strategy_dir)
+        envvars["ANSIBLE_STRATEGY"] = "mitogen_linear"
     kwargs: dict[str, Any] = {
         "private_data_dir": str(run_dir),
         "playbook": str(pb),

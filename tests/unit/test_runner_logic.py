@@ -125,3 +125,34 @@ def test_missing_playbook_and_inventory_are_bad_input(tmp_path: Path) -> None:
         runner.run_playbook("no-such-playbook", tmp_path, show_progress=False)
     with pytest.raises(BadInput, match="inventory"):
         runner.run_playbook("site", tmp_path / "nope", show_progress=False)
+
+
+def _fake_mitogen(root: Path) -> Path:
+    strategy = root / "ansible_mitogen" / "plugins" / "strategy"
+    strategy.mkdir(parents=True)
+    (root / "ansible_mitogen" / "__init__.py").write_text("")
+    (strategy / "mitogen_linear.py").write_text("")
+    return strategy
+
+
+def test_mitogen_strategy_used_when_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    strategy = _fake_mitogen(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delenv("BIGDATA_ADMIN_MITOGEN", raising=False)
+    assert runner.mitogen_strategy_dir() == strategy
+
+
+@pytest.mark.parametrize("off", ["0", "false", "off"])
+def test_mitogen_can_be_turned_off(off: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_mitogen(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("BIGDATA_ADMIN_MITOGEN", off)
+    assert runner.mitogen_strategy_dir() is None
+
+
+def test_no_mitogen_strategy_without_its_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "site" / "ansible_mitogen").mkdir(parents=True)
+    (tmp_path / "site" / "ansible_mitogen" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delenv("BIGDATA_ADMIN_MITOGEN", raising=False)
+    assert runner.mitogen_strategy_dir() is None
