@@ -86,7 +86,7 @@ def check(cluster: inventory.Cluster, day: str, recs: list[list[str]], rows: dic
     lost = len({records.hbase_row_key(f[0], f[1]).encode() for f in recs} - set(rows))
     want = stream.overspeeding(recs).get(day, set())
     got: set[str] = set()
-    deadline = time.monotonic() + 30  # the last windows close after 5 idle seconds
+    deadline = time.monotonic() + 30  # the last windows close after 10 idle seconds
     while time.monotonic() < deadline:
         got = stream.overspeeding_in_redis(cluster, day)
         if got == want:

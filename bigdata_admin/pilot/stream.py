@@ -75,8 +75,9 @@ class StreamSettings:
     table: str = "DriverCarInfo"
     window_s: int = 30
     speed_limit: float = 80.0
-    idle_s: float = 5.0
-    """Processing-time seconds without a car's record after which its open window closes."""
+    idle_s: float = 10.0
+    """Processing-time seconds without a record from a Kafka partition after which its open windows
+    close (the end of a log)."""
     expire_s: int = 7 * 24 * 3600
     workers: int = 1
     spouts: int = TOPIC_PARTITIONS

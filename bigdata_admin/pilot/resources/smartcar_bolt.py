@@ -7,9 +7,10 @@ For each driving-log line from the Kafka spout (fields topic, partition, offset,
   area_number]` anchored to the input, for HBaseBolt to write into `DriverCarInfo` (row key = the
   14-digit time reversed, `-`, the car number: PILOT.md section 2);
 - adds the speed to the car's 30-second tumbling window in event time, aligned to the clock
-  (00:00:00-00:00:29, 00:00:30-00:00:59, ...). A window closes when a record of a later window of the
-  same car arrives, or when no record of that car arrived for `smartcar.window.idle.s` seconds
-  (checked on tick tuples). A closed window whose average speed is above `smartcar.speed.limit`
+  (00:00:00-00:00:29, 00:00:30-00:00:59, ...). A window closes when a record of a later window
+  arrives from the same Kafka partition (the partition is in time order: see `Windows`), or when the
+  partition sent nothing for `smartcar.window.idle.s` seconds (checked on tick tuples; the end of a
+  log). A closed window whose average speed is above `smartcar.speed.limit`
   becomes `SADD <yyyyMMdd> "<car>-<window start yyyyMMddHHmmss>"` in Redis, with a
   `smartcar.redis.expire.s` expiry on the day's set. The member names the car whose window matched
   (the book's bolt names the next car to arrive).
@@ -44,46 +45,67 @@ def window_start(day: str, index: int, length_s: int) -> str:
 
 
 class Windows:
-    """Open tumbling windows per car: (day, index) -> [speed sum, count, tokens, last arrival]."""
+    """Open tumbling windows, one per car, grouped by the Kafka partition its records come from.
+
+    A partition carries the log in time order (it is sent in time order, keyed by car), and Storm keeps
+    the order from one task to the next, so the newest window seen from a partition is its watermark: a
+    record of window k from partition p closes every open window of p before k, whose cars have nothing
+    more to come. The last windows of a partition close when it has sent nothing for `idle_s` seconds
+    (`close_idle`, on tick tuples). A record of a window already closed is late: acked, not counted.
+    """
 
     def __init__(self, length_s: int = 30, limit: float = 80.0) -> None:
         self.length_s = length_s
         self.limit = limit
-        self.open: dict[str, list] = {}  # car -> [day, index, sum, count, tokens, arrived_at]
+        self.open: dict[object, dict[str, list]] = {}  # partition -> car -> [day, index, sum, count, tokens]
+        self.mark: dict[object, tuple[str, int]] = {}  # partition -> newest (day, index) seen
+        self.heard: dict[object, float] = {}  # partition -> last arrival (processing time)
+        self.done: dict[str, tuple[str, int]] = {}  # car -> its last closed (day, index)
 
     def _close(self, car: str, w: list) -> tuple[str | None, str | None, list]:
-        day, index, total, count, tokens, _ = w
+        day, index, total, count, tokens = w
+        self.done[car] = (day, index)
         hit = total / count > self.limit
         return (day if hit else None, f"{car}-{window_start(day, index, self.length_s)}" if hit else None,
                 tokens)
 
-    def add(self, car: str, time14: str, speed: int, token: object,
+    def add(self, car: str, time14: str, speed: int, token: object, partition: object = 0,
             now: float | None = None) -> list[tuple[str | None, str | None, list]]:
         """Add a record; returns the windows it closed as (day or None, member or None, tokens):
         day and member are set when the window's average speed is above the limit."""
-        day, index = window_of(time14, self.length_s)
-        now = time.monotonic() if now is None else now
+        key = window_of(time14, self.length_s)
+        self.heard[partition] = time.monotonic() if now is None else now
+        part = self.open.setdefault(partition, {})
         closed = []
-        w = self.open.get(car)
-        if w is not None and (w[0], w[1]) != (day, index):
-            if (w[0], w[1]) > (day, index):  # a late record of a closed window: nothing to add it to
-                return [(None, None, [token])]
-            closed.append(self._close(car, w))
-            w = None
+        if key > self.mark.get(partition, ("", -1)):
+            self.mark[partition] = key
+            for other in [c for c, w in part.items() if (w[0], w[1]) < key]:
+                closed.append(self._close(other, part.pop(other)))
+        w = part.get(car)
+        if (w is not None and (w[0], w[1]) != key) or (w is None and self.done.get(car, ("", -1)) >= key):
+            closed.append((None, None, [token]))  # late: its window is closed
+            return closed
         if w is None:
-            w = self.open[car] = [day, index, 0, 0, [], now]
+            w = part[car] = [key[0], key[1], 0, 0, []]
         w[2] += speed
         w[3] += 1
         w[4].append(token)
-        w[5] = now
         return closed
 
     def close_idle(self, idle_s: float,
                    now: float | None = None) -> list[tuple[str | None, str | None, list]]:
-        """Close the windows of cars with no record for `idle_s` seconds (processing time)."""
+        """Close the windows of partitions that sent nothing for `idle_s` seconds (processing time)."""
         now = time.monotonic() if now is None else now
-        idle = [car for car, w in self.open.items() if now - w[5] >= idle_s]
-        return [self._close(car, self.open.pop(car)) for car in idle]
+        closed = []
+        for partition, part in self.open.items():
+            if part and now - self.heard.get(partition, now) >= idle_s:
+                closed += [self._close(car, part.pop(car)) for car in list(part)]
+        return closed
+
+    @property
+    def pending(self) -> int:
+        """Open windows."""
+        return sum(len(p) for p in self.open.values())
 
 
 def main() -> None:  # pragma: no cover - runs under Storm (tests/integration/test_stream_lab.py)
@@ -95,7 +117,7 @@ def main() -> None:  # pragma: no cover - runs under Storm (tests/integration/te
     conf, _context = storm.initComponent()
     length_s = int(conf.get("smartcar.window.s", 30))
     windows = Windows(length_s, float(conf.get("smartcar.speed.limit", 80)))
-    idle_s = float(conf.get("smartcar.window.idle.s", 5))
+    idle_s = float(conf.get("smartcar.window.idle.s", 10))
     expire_s = int(conf.get("smartcar.redis.expire.s", 7 * 24 * 3600))
     db = redis.Redis(host=conf["smartcar.redis.host"], port=int(conf.get("smartcar.redis.port", 6379)),
                      password=conf.get("smartcar.redis.password") or None, socket_timeout=10)
@@ -139,7 +161,7 @@ def main() -> None:  # pragma: no cover - runs under Storm (tests/integration/te
             continue
         send({"command": "emit", "anchors": [tup.id], "tuple": [f"{fields[0][::-1]}-{fields[1]}", *fields],
               "need_task_ids": False})
-        finish(windows.add(fields[1], fields[0], int(fields[6]), tup.id))
+        finish(windows.add(fields[1], fields[0], int(fields[6]), tup.id, partition=tup.values[1]))
         out.flush()
 
 
