@@ -813,7 +813,7 @@ def deploy_artifacts(cluster: Any, tags: list[str] | None = None, skip_tags: lis
             return False
         return not wanted or bool(tag_set & wanted) or "all" in wanted
 
-    needed = [a for a in artifacts_for(cluster) if runs(artifact_tags(a))]
+    needed = [a for a in artifacts_for(cluster) if runs(artifact_tags(a)) and a.deployed]
     missing_ = [s.artifact for s in states(needed, cache) if not s.verified]
     role_groups: dict[str, list[str]] = {}
     for svc in SERVICES:

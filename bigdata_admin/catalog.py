@@ -61,6 +61,9 @@ class Artifact:
     """The groups that cannot run without it when only some of `groups` (a deploy lacking it leaves
     out just these; the role runs for its other groups, which do without it: Storm's supervisors run
     without their logviewer). None: all of `groups`, whose roles are skipped whole."""
+    deployed: bool = True
+    """False: no role installs it; a command ships it (the stream topology's connectors), so a deploy
+    neither needs it nor skips anything without it."""
 
     @property
     def checksum_filename(self) -> str | None:
@@ -256,7 +259,7 @@ def storm_connectors_artifact(version: str, repository: str = MAVEN_CENTRAL,
     No host installs it: `pilot stream start` sends its jars with the topology."""
     base = maven_artifact("storm-connectors", version, repository=repository, groups=groups)
     return Artifact("storm", version, base.filename, "bundle", "maven", base.urls, (), "sha256", groups,
-                    {**base.extra, "bundle": "storm-connectors"}, required_by=())
+                    {**base.extra, "bundle": "storm-connectors"}, required_by=(), deployed=False)
 
 
 def spark_hive_client_artifact(repository: str = MAVEN_CENTRAL, groups: tuple[str, ...] = (),
@@ -416,14 +419,18 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
                                       groups=groups, hadoop_version=hadoop))
             if component == "storm":
                 out.append(flux_core_artifact(version, repository, groups))
-                if "storm_nimbus" in groups:
-                    out.append(storm_connectors_artifact(version, repository))
                 web_groups = tuple(g for g in groups if g in STORM_WEBAPP_GROUPS)
                 if web_groups:
                     out.append(storm_webapp_artifact(version, repository, web_groups))
             continue
         out.append(apache_artifact(component, version, mirror=mirror, archive=archive, hadoop_version=hadoop,
                                    kafka_scala=scala, groups=groups))
+
+    storm_groups = present.get("storm") or ()
+    if "storm_nimbus" in storm_groups and cluster.version("storm"):
+        # The pilot's stream topology ships these with it, whichever source installed Storm.
+        repository = str(cluster.var("bigdata_maven_repository") or MAVEN_CENTRAL)
+        out.append(storm_connectors_artifact(str(cluster.version("storm")), repository))
 
     # Hive and HBase clients run Hadoop's code: nodes of HBase/Hive/Impala need the Hadoop tarball
     # too (the hdfs role's client config), which the entry above already covers when HDFS exists.

@@ -49,6 +49,7 @@ def lab(main_lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> A
     data = work / "data" / DAY
     generate.generate(generate.GenerateOptions(day=DAY, cars=CARS, hours=HOURS, seed=SEED,
                                                datasets=("drive",)), data)
+    _delete_day(cluster)  # rows of an earlier run on a reused lab
     info = {"inventory": inv, "cluster": cluster, "work": work,
             "drive": data / generate.file_names(DAY)["drive"]}
     yield info
@@ -67,6 +68,21 @@ def _cli(lab: dict[str, Any], *args: str, check: bool = True, timeout: float = 9
     except ValueError:
         out = {"rc": proc.returncode, "stderr": proc.stderr[-2000:]}
     return out
+
+
+def _delete_day(cluster: Any) -> None:
+    conn = endpoints.hbase(cluster, timeout_ms=stream.SCAN_TIMEOUT_MS)
+    try:
+        if stream.StreamSettings.table.encode() not in conn.tables():
+            return
+        table = conn.table(stream.StreamSettings.table)
+        keys = [k for k, _ in table.scan(filter=f"{stream.day_row_filter(DAY)} AND KeyOnlyFilter()",
+                                         batch_size=5000)]
+        with table.batch(batch_size=5000) as b:
+            for k in keys:
+                b.delete(k)
+    finally:
+        conn.close()
 
 
 def _day_rows(cluster: Any) -> dict[bytes, dict[bytes, bytes]]:

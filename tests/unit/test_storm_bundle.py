@@ -219,8 +219,11 @@ def test_catalog_storm_from_maven_is_two_bundles_and_flux(tmp_path: Path) -> Non
     storm = [a for a in artifacts_for(cluster) if a.component == "storm"]
     version = cluster.version("storm")
     assert [a.filename for a in storm] == [f"storm-{version}-maven.tar.gz", f"flux-core-{version}.jar",
-                                           f"storm-webapp-{version}-maven.tar.gz"]
-    bundle, flux, web = storm
+                                           f"storm-webapp-{version}-maven.tar.gz",
+                                           f"storm-connectors-{version}-maven.tar.gz"]
+    bundle, flux, web, connectors = storm
+    assert connectors.required_by == () and not connectors.deployed, "no deploy needs the connectors"
+    assert connectors.extra["bundle"] == "storm-connectors"
     assert bundle.kind == "bundle" and bundle.extra["coordinates"] == storm_top_level(str(version))
     assert bundle.required_by is None, "Nimbus, supervisors and UI all need the daemon bundle"
     assert web.kind == "bundle" and web.extra["coordinates"] == storm_webapp_top_level(str(version))
@@ -233,7 +236,8 @@ def test_catalog_storm_from_maven_is_two_bundles_and_flux(tmp_path: Path) -> Non
     apache = _cluster(tmp_path / "apache", storm_install_source="apache",
                       bigdata_java_for={"storm": 17, "zookeeper": 17}, zookeeper_install_method="package")
     assert [a.filename for a in artifacts_for(apache) if a.component == "storm"] == [
-        f"apache-storm-{version}.tar.gz"], "the release tarball has the web part"
+        f"apache-storm-{version}.tar.gz", f"storm-connectors-{version}-maven.tar.gz"], \
+        "the release tarball has the web part; the connectors come from Maven either way"
 
 
 def test_flux_yaml_uses_storm_client_classes_only() -> None:
