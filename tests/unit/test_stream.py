@@ -86,13 +86,29 @@ def test_window_rule_on_hand_made_records() -> None:
     assert _run_bolt_rule(recs, interleave=False) == {"20200322": {"A0001-20200322000000"}}
 
 
-def test_a_late_record_is_acked_alone() -> None:
+def test_a_record_of_a_window_closed_by_idleness_is_acked_alone() -> None:
     bolt = _bolt()
     w = bolt.Windows()
     assert w.add("A0001", "20200322000100", 100, "t1", now=0) == []
-    assert w.add("A0001", "20200322000000", 100, "late", now=0) == [(None, None, ["late"])]
     assert w.close_idle(5, now=10) == [("20200322", "A0001-20200322000100", ["t1"])]
     assert w.add("A0001", "20200322000102", 100, "after", now=11) == [(None, None, ["after"])]
+
+
+def test_an_earlier_time_on_a_partition_starts_a_replay() -> None:
+    """A day sent again, or an earlier day after a later one: the open windows close, the replay counts."""
+    bolt = _bolt()
+    w = bolt.Windows()
+    recs = [["20200323" + f"0000{s:02d}", "A0001", "0", "0", "F", "N", "90", "A01"] for s in range(0, 30, 2)]
+    for i, r in enumerate(recs):
+        w.add(r[1], r[0], int(r[6]), f"x{i}", now=0)
+    # The earlier day 20200322 after 20200323: 20200323's open window closes (flagged), the replay counts.
+    closed = w.add("A0001", "20200322000000", 100, "y0", now=1)
+    assert closed == [("20200323", "A0001-20200323000000", [f"x{i}" for i in range(15)])]
+    assert w.close_idle(5, now=10) == [("20200322", "A0001-20200322000000", ["y0"])]
+    # The same day again: counted again (Redis's set takes it once).
+    again = [w.add(r[1], r[0], int(r[6]), f"z{i}", now=11) for i, r in enumerate(recs)]
+    assert all(c == [] for c in again[1:])
+    assert w.close_idle(5, now=20) == [("20200323", "A0001-20200323000000", [f"z{i}" for i in range(15)])]
 
 
 def test_a_later_window_on_a_partition_closes_its_other_cars_only() -> None:

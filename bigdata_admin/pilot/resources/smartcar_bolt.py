@@ -50,8 +50,10 @@ class Windows:
     A partition carries the log in time order (it is sent in time order, keyed by car), and Storm keeps
     the order from one task to the next, so the newest window seen from a partition is its watermark: a
     record of window k from partition p closes every open window of p before k, whose cars have nothing
-    more to come. The last windows of a partition close when it has sent nothing for `idle_s` seconds
-    (`close_idle`, on tick tuples). A record of a window already closed is late: acked, not counted.
+    more to come. A record older than the watermark starts a new replay of a log (a day sent again, or
+    an earlier day after a later one): every open window of that partition closes first. The last
+    windows of a partition close when it has sent nothing for `idle_s` seconds (`close_idle`, on tick
+    tuples). A record of a window already closed by `close_idle` is late: acked, not counted.
     """
 
     def __init__(self, length_s: int = 30, limit: float = 80.0) -> None:
@@ -60,11 +62,11 @@ class Windows:
         self.open: dict[object, dict[str, list]] = {}  # partition -> car -> [day, index, sum, count, tokens]
         self.mark: dict[object, tuple[str, int]] = {}  # partition -> newest (day, index) seen
         self.heard: dict[object, float] = {}  # partition -> last arrival (processing time)
-        self.done: dict[str, tuple[str, int]] = {}  # car -> its last closed (day, index)
+        self.done: dict[object, dict[str, tuple[str, int]]] = {}  # partition -> car -> last closed window
 
-    def _close(self, car: str, w: list) -> tuple[str | None, str | None, list]:
+    def _close(self, partition: object, car: str, w: list) -> tuple[str | None, str | None, list]:
         day, index, total, count, tokens = w
-        self.done[car] = (day, index)
+        self.done.setdefault(partition, {})[car] = (day, index)
         hit = total / count > self.limit
         return (day if hit else None, f"{car}-{window_start(day, index, self.length_s)}" if hit else None,
                 tokens)
@@ -77,13 +79,18 @@ class Windows:
         self.heard[partition] = time.monotonic() if now is None else now
         part = self.open.setdefault(partition, {})
         closed = []
-        if key > self.mark.get(partition, ("", -1)):
+        mark = self.mark.get(partition)
+        if mark is None or key != mark:
+            if mark is not None and key < mark:  # a replay starts: what was open belongs to the last one
+                closed += [self._close(partition, c, part.pop(c)) for c in list(part)]
+                self.done[partition] = {}
+            else:
+                closed += [self._close(partition, c, part.pop(c)) for c, w in list(part.items())
+                           if (w[0], w[1]) < key]
             self.mark[partition] = key
-            for other in [c for c, w in part.items() if (w[0], w[1]) < key]:
-                closed.append(self._close(other, part.pop(other)))
         w = part.get(car)
-        if (w is not None and (w[0], w[1]) != key) or (w is None and self.done.get(car, ("", -1)) >= key):
-            closed.append((None, None, [token]))  # late: its window is closed
+        if w is None and self.done.get(partition, {}).get(car, ("", -1)) >= key:
+            closed.append((None, None, [token]))  # late: its window was closed by close_idle
             return closed
         if w is None:
             w = part[car] = [key[0], key[1], 0, 0, []]
@@ -99,7 +106,7 @@ class Windows:
         closed = []
         for partition, part in self.open.items():
             if part and now - self.heard.get(partition, now) >= idle_s:
-                closed += [self._close(car, part.pop(car)) for car in list(part)]
+                closed += [self._close(partition, car, part.pop(car)) for car in list(part)]
         return closed
 
     @property
