@@ -219,8 +219,12 @@ def set_socket_timeout(obj: Any, seconds: float) -> bool:
             if isinstance(item, socket.socket):
                 item.settimeout(seconds)
                 return True
-            values = vars(item).values() if hasattr(item, "__dict__") else ()
-            nxt.extend(v for v in values if not callable(v) or hasattr(v, "__dict__"))
+            values = list(vars(item).values()) if hasattr(item, "__dict__") else []
+            # Compiled transports (thriftpy2's cybuffered, happybase's) have no __dict__: their
+            # wrapped transport or socket is an attribute of one of these names.
+            values += [getattr(item, name, None) for name in ("sock", "trans", "_trans", "handle")
+                       if not hasattr(item, "__dict__")]
+            nxt.extend(v for v in values if v is not None and (not callable(v) or hasattr(v, "__dict__")))
         level = nxt
     return False
 
