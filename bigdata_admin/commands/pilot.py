@@ -33,6 +33,13 @@ PilotRootOpt = Annotated[
     str, typer.Option("--pilot-root", help="The pilot's HDFS directory (or a URI, e.g. file:/tmp/pjt).")
 ]
 
+Hs2Opt = Annotated[str | None, typer.Option(
+    "--hs2", help="HOST:PORT of the HiveServer2-protocol server, instead of the inventory's.",
+    show_default=False)]
+AuthOpt = Annotated[str | None, typer.Option(
+    "--auth", help="Server auth mode NONE or NOSASL (default: the inventory's setting, else NONE).",
+    show_default=False)]
+
 
 def _cluster(inventory: Path | None) -> Any:
     if inventory is None:
@@ -338,12 +345,8 @@ def mart_cmd(
     engine: Annotated[str, typer.Option(
         "--engine", help="hive: HiveServer2 (SmartCar_Drive_Info over HBase); spark: the Spark Thrift Server "
         "(SmartCar_Drive_Info as text, see `pilot load --to drive-text`).")] = "hive",
-    hs2: Annotated[str | None, typer.Option(
-        "--hs2", help="HOST:PORT of the HiveServer2-protocol server, instead of the inventory's.",
-        show_default=False)] = None,
-    auth: Annotated[str | None, typer.Option(
-        "--auth", help="Server auth mode NONE or NOSASL (default: the inventory's setting, else NONE).",
-        show_default=False)] = None,
+    hs2: Hs2Opt = None,
+    auth: AuthOpt = None,
     user: Annotated[str | None, typer.Option("--user", help="User name for the session.",
                                              show_default=False)] = None,
     subjects: Annotated[str | None, typer.Option(
@@ -505,12 +508,8 @@ def export_cmd(
     engine: Annotated[str, typer.Option(
         "--engine", help="Read the mart through hive (HiveServer2) or spark (the Spark Thrift Server).")
     ] = "hive",
-    hs2: Annotated[str | None, typer.Option(
-        "--hs2", help="HOST:PORT of the HiveServer2-protocol server, instead of the inventory's.",
-        show_default=False)] = None,
-    auth: Annotated[str | None, typer.Option(
-        "--auth", help="Server auth mode NONE or NOSASL (default: the inventory's setting, else NONE).",
-        show_default=False)] = None,
+    hs2: Hs2Opt = None,
+    auth: AuthOpt = None,
     table: Annotated[str, typer.Option("--table", help="Target table, [schema.]name.")
                      ] = DEFAULT_EXPORT_TABLE,
     local: LocalOpt = False,

@@ -16,3 +16,21 @@ def create_topic(cluster: Any, bootstrap: Any, topic: str) -> None:
         admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=min(3, brokers))])
     finally:
         admin.close()
+
+
+def main_lab_cluster(main_lab: dict[str, Any], needed: tuple[tuple[str, str], ...]) -> Any:
+    """The main job's cluster: asserts the job exited 0, then skips (with the reason) when a needed group
+    is absent from the inventory or was skipped by the job. `needed`: (group, what it is) pairs."""
+    import pytest
+
+    from bigdata_admin import deployment, inventory
+
+    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
+    cluster = inventory.load(main_lab["inventory"])
+    absent = deployment.not_deployed(cluster)
+    for group, what in needed:
+        if not cluster.has(group):
+            pytest.skip(f"the lab's inventory has no {group} ({what})")
+        if group in absent:
+            pytest.skip(f"{what} was skipped in the main job: {absent[group]}")
+    return cluster

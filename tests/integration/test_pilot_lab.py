@@ -25,8 +25,9 @@ from typing import Any
 
 import pilot_checks as checks
 import pytest
+from labtools import main_lab_cluster  # tests/integration (rootdir-relative import)
 
-from bigdata_admin import deployment, inventory, sqlclient
+from bigdata_admin import sqlclient
 from bigdata_admin.pilot import analyze, endpoints, generate, load, mart
 
 pytestmark = [
@@ -49,15 +50,8 @@ NEEDED = (("hdfs_namenode", "HDFS"), ("yarn_resourcemanager", "YARN"), ("hbase_m
 
 @pytest.fixture(scope="module")
 def lab(main_lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
     inv = Path(main_lab["inventory"])
-    cluster = inventory.load(inv)
-    absent = deployment.not_deployed(cluster)
-    for group, what in NEEDED:
-        if not cluster.has(group):
-            pytest.skip(f"the lab's inventory has no {group} ({what})")
-        if group in absent:
-            pytest.skip(f"{what} was skipped in the main job: {absent[group]}")
+    cluster = main_lab_cluster(main_lab, NEEDED)
     work = tmp_path_factory.mktemp("pilot-lab")
     data = work / "data" / DAY
     generate.generate(generate.GenerateOptions(day=DAY, cars=CARS, hours=HOURS, seed=SEED, purchases=3000,

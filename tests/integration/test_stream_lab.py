@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from labtools import main_lab_cluster  # tests/integration (rootdir-relative import)
 
-from bigdata_admin import deployment, inventory
 from bigdata_admin.pilot import endpoints, generate, records, stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
@@ -36,15 +36,8 @@ DRAIN_TIMEOUT_S = 600.0
 
 @pytest.fixture(scope="module")
 def lab(main_lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
-    assert main_lab["rc"] == 0, str(main_lab["out"])[-5000:]
     inv = Path(main_lab["inventory"])
-    cluster = inventory.load(inv)
-    absent = deployment.not_deployed(cluster)
-    for group, what in NEEDED:
-        if not cluster.has(group):
-            pytest.skip(f"the lab's inventory has no {group} ({what})")
-        if group in absent:
-            pytest.skip(f"{what} was skipped in the main job: {absent[group]}")
+    cluster = main_lab_cluster(main_lab, NEEDED)
     work = tmp_path_factory.mktemp("stream-lab")
     data = work / "data" / DAY
     generate.generate(generate.GenerateOptions(day=DAY, cars=CARS, hours=HOURS, seed=SEED,
