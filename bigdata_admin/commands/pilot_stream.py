@@ -99,7 +99,8 @@ def status_cmd(inventory: common.InventoryOpt, json_out: common.JsonOpt = False)
                                  f"lag {kafka.get('lag', 0):,}"), highlight=False)
     comps = result.get("components") or {}
     if comps:
-        table = Table("component", "emitted", "acked", "failed", "latency ms")
+        table = Table("component", "emitted", "acked", "failed", "latency ms",
+                      caption="Storm UI counters, all time (Storm samples them: approximate)")
         for name, c in comps.items():
             latency = c.get("completeLatency") or c.get("processLatency") or ""
             table.add_row(esc(name), *(esc(str(c.get(k) if c.get(k) is not None else ""))

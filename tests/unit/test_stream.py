@@ -197,3 +197,26 @@ def test_settings_name_the_missing_group(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as err:
         stream.settings_for(inventory.load(inv))
     assert "redis" in str(err.value)
+
+
+def test_watcher_rates_and_new_members(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pilot watch`'s arithmetic: records/s from two samples of the offsets, new members once."""
+    lags = iter([{"end": 1000, "committed": 400, "lag": 600}, {"end": 3000, "committed": 2400, "lag": 600}])
+    members = iter([{b"A0001-20200322000000"}, {b"A0001-20200322000000", b"B0001-20200322000030"}])
+    clock = iter([100.0, 102.0])
+
+    class FakeRedis:
+        def smembers(self, _day: str) -> set[bytes]:
+            return next(members)
+
+    monkeypatch.setattr(stream, "consumer_lag", lambda _b, _t: next(lags))
+    monkeypatch.setattr(stream, "redis_client", lambda _c: FakeRedis())
+    monkeypatch.setattr(stream.time, "time", lambda: next(clock))
+    monkeypatch.setattr("bigdata_admin.pilot.endpoints.kafka_bootstrap", lambda _c: ["n1:9092"])
+    w = stream.Watcher(object(), "20200322")  # type: ignore[arg-type]
+    first = w.sample()
+    assert first["in_per_s"] is None and first["new"] == ["A0001-20200322000000"]
+    second = w.sample()
+    assert (second["in_per_s"], second["out_per_s"], second["lag"]) == (1000.0, 1000.0, 600)
+    assert second["new"] == ["B0001-20200322000030"] and second["overspeeding"] == 2
+    assert w.render() is not None
