@@ -494,6 +494,10 @@ def overspeeding(records: Iterable[list[str]], window_s: int = 30,
 # --------------------------------------------------------------------------------------------------
 # pilot watch
 
+NEW_SHOWN = 50
+"""Newly flagged members a `pilot watch` sample lists (the newest; `new_count` counts them all)."""
+
+
 class Watcher:
     """Samples the stream for `pilot watch`: Kafka's end offsets (records in), the consumer group's
     committed offsets (records through the topology), the lag, and the day's overspeeding set in Redis."""
@@ -512,7 +516,7 @@ class Watcher:
 
     def sample(self) -> dict[str, Any]:
         """One sample: {"time", "in_per_s", "out_per_s", "end", "committed", "lag", "overspeeding",
-        "new"}; rates are None on the first sample."""
+        "new_count", "new" (at most NEW_SHOWN, the newest)}; rates are None on the first sample."""
         now = time.time()
         lag = consumer_lag(self.bootstrap, "SmartCar-Topic")
         members = {m.decode() if isinstance(m, bytes) else str(m) for m in self.redis.smembers(self.day)}
@@ -526,7 +530,7 @@ class Watcher:
         self.last = (now, lag["end"], lag["committed"])
         self.state = {"time": round(now, 3), "in_per_s": None if rates[0] is None else round(rates[0], 1),
                       "out_per_s": None if rates[1] is None else round(rates[1], 1), **lag,
-                      "overspeeding": len(members), "new": new}
+                      "overspeeding": len(members), "new_count": len(new), "new": new[-NEW_SHOWN:]}
         return self.state
 
     def render(self) -> Any:

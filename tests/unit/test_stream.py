@@ -219,4 +219,5 @@ def test_watcher_rates_and_new_members(monkeypatch: pytest.MonkeyPatch) -> None:
     second = w.sample()
     assert (second["in_per_s"], second["out_per_s"], second["lag"]) == (1000.0, 1000.0, 600)
     assert second["new"] == ["B0001-20200322000030"] and second["overspeeding"] == 2
+    assert (first["new_count"], second["new_count"]) == (1, 1)
     assert w.render() is not None
