@@ -235,15 +235,7 @@ def load_cmd(
         steps.extend(hdfs_steps)
     if "hbase" in wanted or "hbase-rows" in wanted:
         conn = endpoints.hbase(cluster)
-        master = cluster.first("hbase_master")
-        presplit = None
-        if master is not None:
-            # The role's admin command: the release's bin/hbase when there is one, else `java -cp`
-            # over the Maven bundle (which has no bin/).
-            cli_dir = cluster.var("hbase_cli_dir", "/usr/local/bin")
-            hbase_bin = str(cluster.var("pilot_hbase_bin", f"{cli_dir}/hbase"))
-            presplit = load.ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)
-        extra["hbase_table"] = load.ensure_hbase_table(conn, presplit)
+        extra["hbase_table"] = load.ensure_hbase_table(conn, load.cluster_hbase_shell(cluster))
         if not json_out:
             common.console.print(esc(f"  hbase      {load.HBASE_TABLE}: {extra['hbase_table']}"),
                                  highlight=False)

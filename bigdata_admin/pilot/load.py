@@ -339,3 +339,15 @@ def ansible_hbase_shell(inventory: Path, host: str, hbase_bin: str) -> Callable[
                             fix=f"Check that HBase runs and that {hbase_bin} exists on {host}.")
 
     return run
+
+
+def cluster_hbase_shell(cluster: Any) -> Callable[[str], None] | None:
+    """`ansible_hbase_shell` on the inventory's first HMaster, through the role's admin command (the
+    release's bin/hbase when there is one, else `java -cp` over the Maven bundle, which has no bin/);
+    None without an hbase_master host."""
+    master = cluster.first("hbase_master")
+    if master is None:
+        return None
+    cli_dir = cluster.var("hbase_cli_dir", "/usr/local/bin")
+    hbase_bin = str(cluster.var("pilot_hbase_bin", f"{cli_dir}/hbase"))
+    return ansible_hbase_shell(Path(cluster.source), master.name, hbase_bin)

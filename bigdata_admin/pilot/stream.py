@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import shlex
 import subprocess
 import tarfile
@@ -331,7 +330,7 @@ def consumer_lag(bootstrap: list[str], topic: str, group: str = CONSUMER_GROUP) 
         admin.close()
 
 
-def _storm(cluster: Cluster, host: Host, command: str, timeout: float) -> tuple[int, str]:
+def _storm(host: Host, command: str, timeout: float) -> tuple[int, str]:
     res = _ssh(host, command, timeout=timeout)
     return res.returncode, (res.stdout + res.stderr).decode(errors="replace")
 
@@ -347,7 +346,7 @@ def listed(cluster: Cluster) -> dict[str, Any] | None:
     from bigdata_admin.health.smoke_core import storm_list_rows
 
     nimbus = cluster.hosts_in("storm_nimbus")[0]
-    rc, text = _storm(cluster, nimbus, f"{shlex.quote(storm_cli(cluster))} list", 120)
+    rc, text = _storm(nimbus, f"{shlex.quote(storm_cli(cluster))} list", 120)
     if rc != 0:
         raise RunFailed(f"`storm list` on {nimbus.name} failed (exit {rc}): {text.strip()[-400:]}",
                         fix="Check Nimbus: `bigdata-admin status -i INVENTORY`.")
@@ -358,13 +357,9 @@ def ensure_table(cluster: Cluster) -> str:
     """Create `DriverCarInfo` pre-split when missing (as `pilot load --to hbase`)."""
     from bigdata_admin.pilot import endpoints, load
 
-    master = cluster.hosts_in("hbase_master")[0]
-    cli_dir = cluster.var("hbase_cli_dir", "/usr/local/bin")
-    presplit = load.ansible_hbase_shell(Path(cluster.source), master.name,
-                                        str(cluster.var("pilot_hbase_bin", f"{cli_dir}/hbase")))
     conn = endpoints.hbase(cluster)
     try:
-        return load.ensure_hbase_table(conn, presplit)
+        return load.ensure_hbase_table(conn, load.cluster_hbase_shell(cluster))
     finally:
         conn.close()
 
@@ -386,7 +381,7 @@ def start(cluster: Cluster, cache: Path, *, note: Callable[[str], None] = lambda
     sent = upload(nimbus, p)
     note(f"topology and {len(p.jars)} connector jars {'copied to' if sent else 'already on'} {nimbus.name}")
     t0 = time.monotonic()
-    rc, text = _storm(cluster, nimbus, submit_command(storm_cli(cluster), p), SUBMIT_TIMEOUT)
+    rc, text = _storm(nimbus, submit_command(storm_cli(cluster), p), SUBMIT_TIMEOUT)
     if rc != 0:
         raise RunFailed(f"`storm jar` on {nimbus.name} failed (exit {rc}): {text.strip()[-800:]}",
                         fix="Read the error above; the Storm UI and Nimbus's log have more.")
@@ -409,7 +404,7 @@ def stop(cluster: Cluster, wait_s: int = 10) -> dict[str, Any]:
         return {"status": "not running", "topology": TOPOLOGY}
     nimbus = cluster.hosts_in("storm_nimbus")[0]
     kill = f"{shlex.quote(storm_cli(cluster))} kill {TOPOLOGY} -w {int(wait_s)}"
-    rc, text = _storm(cluster, nimbus, kill, 180)
+    rc, text = _storm(nimbus, kill, 180)
     if rc != 0 and "NotAliveException" not in text:
         raise RunFailed(f"`storm kill {TOPOLOGY}` failed (exit {rc}): {text.strip()[-400:]}",
                         fix="Check Nimbus: `bigdata-admin status -i INVENTORY`.")
@@ -444,17 +439,15 @@ UI_COUNTERS = ("emitted", "acked", "failed", "executed", "completeLatency", "pro
 
 def ui_components(cluster: Cluster, topology_id: str) -> dict[str, dict[str, Any]]:
     """Per spout/bolt all-time counters from the Storm UI's REST API ({} without a UI)."""
-    import urllib.request
-
+    from bigdata_admin.health.core import http_json
     from bigdata_admin.health.smoke_core import storm_ui_deployed, storm_ui_url
 
     if not storm_ui_deployed(cluster):
         return {}
     url = f"{storm_ui_url(cluster)}/api/v1/topology/{topology_id}?window=:all-time"
     try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            data = json.load(resp)
-    except OSError:
+        data = http_json(url, timeout=10)
+    except (OSError, ValueError):
         return {}
     out: dict[str, dict[str, Any]] = {}
     for kind in ("spouts", "bolts"):
