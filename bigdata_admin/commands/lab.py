@@ -284,8 +284,10 @@ def run_main(
         raise typer.Exit(worst)
 
 
-PILOT_ARGS = ("--day", "20200321", "--cars", "20", "--hours", "1", "--engine", "spark")
-"""`pilot run` in the main job: a small day (20 cars, 36,000 driving records) through every step."""
+PILOT_ARGS = ("--day", "20200321", "--cars", "20", "--hours", "1", "--engine", "spark",
+              "--incidents", "20000")
+"""`pilot run` in the main job: a small day (20 cars, 36,000 driving records, 20,000 accident-risk rows)
+through every step."""
 PILOT_GROUPS = (("hdfs_namenode", "HDFS"), ("kafka_broker", "Kafka"), ("storm_nimbus", "Storm"),
                 ("storm_supervisor", "Storm supervisors"), ("hbase_thrift", "HBase's Thrift server"),
                 ("redis", "Redis"), ("spark_thrift", "the Spark Thrift Server"))

@@ -210,12 +210,17 @@ def run_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Generator seed.")] = 0,
     rate: Annotated[float | None, typer.Option("--rate", min=1, help="Records/s into Kafka (default: as "
                                                "fast as possible).", show_default=False)] = None,
+    incidents: Annotated[int, typer.Option("--incidents", min=100, help="Rows of the accident-risk data "
+                                           "set the GPU worker trains on.")] = 200_000,
+    models: Annotated[Path | None, typer.Option("--models", help="Models root (default DATA/models).",
+                                                show_default=False)] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Run every step again, even those done.")]
     = False,
     json_out: common.JsonOpt = False,
 ) -> None:
-    """The whole pilot: generate, load, stream (Kafka -> Storm -> HBase, Redis), marts, analyses and
-    the HTML report, in one progress view.
+    """The whole pilot: generate, load, stream (Kafka -> Storm -> HBase, Redis), marts, the models
+    (trained and served on the GPU worker, when the inventory has one), analyses and the HTML report,
+    in one progress view.
 
     A failed step stops the run and is named with its fix; the same command again resumes at that
     step (DATA/run.json records what is done). Ends with the report's path.
@@ -227,7 +232,8 @@ def run_cmd(
 
     opts = pilot_run.RunOptions(day=day, data=data if data is not None else Path("pilot-data") / day,
                                 report=report if report is not None else Path("pilot-report") / day,
-                                engine=engine, cars=cars, hours=hours, seed=seed, rate=rate)
+                                engine=engine, cars=cars, hours=hours, seed=seed, rate=rate,
+                                incidents=incidents, models=models)
     with common.domain_errors():
         cluster = _load(inventory)
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

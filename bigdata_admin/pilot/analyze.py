@@ -167,8 +167,12 @@ def _zoom(ax: Any, values: list[float], axis: str = "y") -> None:
         ax.set_xlim(start, high + max(span * 0.05, 0.5))
 
 
-def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 200) -> Path:
-    """Write out/index.html (tables + PNG charts) and out/results.json; returns the HTML path."""
+def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 200,
+                 models: list[dict[str, Any]] | None = None) -> Path:
+    """Write out/index.html (tables + PNG charts) and out/results.json; returns the HTML path.
+
+    `models`: the pilot's trained models as rows {"model", "name", "version", "where", "seconds",
+    "metrics" (one line)}, shown in a "Models" section and kept in results.json under "models"."""
     out.mkdir(parents=True, exist_ok=True)
     by_name = {r.name: r for r in results}
     charts = _charts(by_name, out)
@@ -182,6 +186,14 @@ def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 2
     ]
     if (out / "deidentification.html").is_file():  # written by `pilot deidentify`
         parts.append("<p><a href='deidentification.html'>De-identification and adequacy assessment</a></p>")
+    if models:
+        parts.append("<h2>Models</h2><table><tr><th>model</th><th>name</th><th>version</th>"
+                     "<th>trained on</th><th>seconds</th><th>metrics</th></tr>")
+        for m in models:
+            parts.append("<tr>" + "".join(
+                f"<td>{html.escape(_fmt(m.get(k)))}</td>"
+                for k in ("model", "name", "version", "where", "seconds", "metrics")) + "</tr>")
+        parts.append("</table>")
     for name in ("area_speed", "fastest_car", "symptom", "emergency"):
         if name in charts:
             parts.append(f"<img src='{charts[name]}' alt='{html.escape(TITLES[name])}'>")
@@ -201,8 +213,11 @@ def write_report(results: list[Analysis], out: Path, day: str, max_rows: int = 2
     parts.append("</body></html>")
     index = out / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")
+    data: dict[str, Any] = {r.name: {"title": r.title, "engine": r.engine, "columns": r.columns,
+                                     "rows": r.rows} for r in results}
+    if models:
+        data["models"] = models
     (out / "results.json").write_text(json.dumps(
-        {r.name: {"title": r.title, "engine": r.engine, "columns": r.columns, "rows": r.rows}
-         for r in results},
+        data,
         indent=1, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
     return index

@@ -181,6 +181,27 @@ def http_json(url: str, timeout: float = 10) -> tuple[int, dict[str, Any]]:
         return e.code, json.loads(e.read() or b"{}")
 
 
+def accident_features() -> tuple[str, ...]:
+    """The accident-risk network's ten input names (the CSV's), in order."""
+    from bigdata_admin.pilot.ml import accident
+
+    return accident.FEATURES
+
+
+def predict(base: str, features: dict[str, int], timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    """POST one driving state to the model API at `base`; (HTTP status, JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(base + "/smartcar/predict", data=json.dumps(features).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
 def train_on_worker(inventory: Path, cluster: Any, opts: MlOptions,
                     show_progress: bool = True) -> ModelResult:
     """Train the accident-risk network on the GPU worker (role gpu_worker, action train) and report it."""

@@ -7,14 +7,19 @@ Steps, in order (each one a library call that the single-step verbs make too):
     stream    the topology started, the driving log produced into Kafka, HBase and Redis waited for
               (every record in DriverCarInfo, Redis equal to the recomputed overspeeding set)
     mart      the five marts (HiveServer2 or the Spark Thrift Server)
-    analyze   the analyses and the HTML report (Impala's queries on the Spark Thrift Server when the
-              inventory has no deployed Impala)
+    ml        when the inventory has a deployed GPU worker: the accident-risk network trained there and
+              served (role gpu_worker, action train; one prediction asked of the API), the other four
+              models trained here (Spark ML, scikit-learn); metrics in MODELS/metrics.json. Skipped,
+              with the reason, without a GPU worker
+    analyze   the analyses and the HTML report, with the models' metrics when `ml` ran (Impala's
+              queries on the Spark Thrift Server when the inventory has no deployed Impala)
     export    the symptom mart into PostgreSQL (the book's Sqoop step: the `pilot` database on the
               metastore_db host, or `export_url`), replacing that day only
 
 The state lives in DATA/run.json: {"day", "options", "steps": {name: {"status": "done"|"failed",
 "seconds", "detail", "error"?}}}. A rerun skips the steps already done with the same options and starts
-at the first one that is not; `restart=True` runs them all again.
+at the first one that is not; `restart=True` runs them all again. A step that does not apply to the
+cluster (`ml` without a GPU worker) is reported "skipped" with the reason and not recorded.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bigdata_admin.errors import BadInput, BigdataAdminError, RunFailed
 
-STEPS = ("generate", "load", "stream", "mart", "analyze", "export")
+STEPS = ("generate", "load", "stream", "mart", "ml", "analyze", "export")
 STATE_FILE = "run.json"
 
 
@@ -48,11 +54,20 @@ class RunOptions:
     stream_timeout_s: float = 1200.0
     export_url: str | None = None
     """postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: the inventory's metastore_db host)."""
+    incidents: int = 200_000
+    """Rows of the accident-risk data set (CarDrivingIncidentInfo.csv) the GPU worker trains on."""
+    models: Path | None = None
+    """Models root (versions and metrics.json); default DATA/models."""
+
+    @property
+    def models_root(self) -> Path:
+        return self.models if self.models is not None else self.data / "models"
 
     def key(self) -> dict[str, Any]:
         """What must match for a done step to be skipped on a rerun."""
         return {"day": self.day, "engine": self.engine, "cars": self.cars, "hours": self.hours,
-                "seed": self.seed, "drive_table": self.drive_table, "pilot_root": self.pilot_root}
+                "seed": self.seed, "drive_table": self.drive_table, "pilot_root": self.pilot_root,
+                "incidents": self.incidents}
 
 
 @dataclass
@@ -75,6 +90,10 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return all(s.status in ("done", "skipped") for s in self.steps)
+
+
+class StepSkipped(Exception):
+    """A step that does not apply to this cluster; the message says why."""
 
 
 Progress = Callable[[str, str, str], None]
@@ -109,7 +128,9 @@ def run(cluster: Any, opts: RunOptions, *, cache: Path, restart: bool = False,
         "load": lambda note: _load(cluster, opts),
         "stream": lambda note: _stream(cluster, opts, cache, note),
         "mart": lambda note: _mart(cluster, opts, note),
-        "analyze": lambda note: _analyze(cluster, opts),
+        "ml": lambda note: _ml(cluster, opts, note),
+        "analyze": lambda note: _analyze(cluster, opts,
+                                         state["steps"].get("ml", {}).get("status") == "done"),
         "export": lambda note: _export(cluster, opts),
     }
     failed = False
@@ -127,6 +148,11 @@ def run(cluster: Any, opts: RunOptions, *, cache: Path, restart: bool = False,
         t0 = time.monotonic()
         try:
             detail = actions[name](lambda text, name=name: say(name, "detail", text))  # type: ignore[misc]
+        except StepSkipped as why:
+            state["steps"].pop(name, None)
+            result.steps.append(StepResult(name, "skipped", detail=str(why)))
+            say(name, "skipped", str(why))
+            continue
         except BigdataAdminError as exc:
             step = StepResult(name, "failed", round(time.monotonic() - t0, 1), error=exc.message, fix=exc.fix)
             failed = True
@@ -153,8 +179,7 @@ def _generate(opts: RunOptions) -> str:
     from bigdata_admin.pilot import generate
 
     res = generate.generate(generate.GenerateOptions(
-        day=opts.day, cars=opts.cars, hours=opts.hours, seed=opts.seed,
-        datasets=("status", "drive", "master", "buy")), opts.data)
+        day=opts.day, cars=opts.cars, hours=opts.hours, seed=opts.seed, incidents=opts.incidents), opts.data)
     return ", ".join(f"{f.dataset} {f.lines:,} lines" for f in res.files)
 
 
@@ -231,7 +256,41 @@ def _mart(cluster: Any, opts: RunOptions, note: Callable[[str], None]) -> str:
     return ", ".join(f"{r.name} {r.rows:,}" for r in results if r.table)
 
 
-def _analyze(cluster: Any, opts: RunOptions) -> str:
+def _ml(cluster: Any, opts: RunOptions, note: Callable[[str], None]) -> str:
+    import importlib.util
+
+    from bigdata_admin import deployment
+    from bigdata_admin.pilot import models as ml
+
+    if not cluster.has("gpu_worker"):
+        raise StepSkipped("no host in group gpu_worker: no models trained")
+    why = deployment.not_deployed(cluster).get("gpu_worker")
+    if why:
+        raise StepSkipped(f"gpu_worker not deployed ({why}): no models trained")
+    here = [m for m, module in (("status", "pyspark"), ("cluster", "pyspark"), ("recommend", "pyspark"),
+                                 ("income", "sklearn")) if importlib.util.find_spec(module) is not None]
+    mopts = ml.MlOptions(opts.day, opts.data, opts.models_root, only=("accident", *here), seed=opts.seed)
+    mopts.validate()
+    host, base = ml.gpu_worker_url(cluster)
+    note(f"training the accident-risk network on {host}, the other models here")
+    # The worker trains while this host trains the others: two machines' work, overlapped.
+    with ThreadPoolExecutor(1) as pool:
+        remote = pool.submit(ml.train_on_worker, Path(cluster.source), cluster, mopts, show_progress=False)
+        trained = ml.run_local(mopts, on_result=lambda r: note(f"{r.model}: {ml.headline(r)}"),
+                               skip=("accident",))
+        results = [remote.result(), *trained]
+    status, answer = ml.predict(base, dict.fromkeys(ml.accident_features(), 1))
+    if status != 200 or "prediction" not in answer:
+        raise RunFailed(f"the model API {base} answered {status} to a valid prediction request: {answer}",
+                        fix=f"See `journalctl -u smartcar-model-api` on {host}.")
+    results[0].metrics["served"] = f"{base}/smartcar/predict"
+    ml.save_report(results, opts.models_root)
+    skipped = sorted({"status", "cluster", "recommend", "income"} - set(here))
+    tail = f"; not trained (pyspark/scikit-learn absent here): {', '.join(skipped)}" if skipped else ""
+    return "; ".join(f"{r.model} {ml.headline(r)}" for r in results) + f"; served at {base}" + tail
+
+
+def _analyze(cluster: Any, opts: RunOptions, with_models: bool = False) -> str:
     from bigdata_admin import deployment
     from bigdata_admin.pilot import analyze, endpoints
 
@@ -247,9 +306,24 @@ def _analyze(cluster: Any, opts: RunOptions) -> str:
                 impala_conn.close()
     finally:
         spark_conn.close()
-    index = analyze.write_report(results, opts.report, opts.day)
+    index = analyze.write_report(results, opts.report, opts.day,
+                                 models=_models_for_report(opts.models_root / "metrics.json")
+                                 if with_models else None)
     where = "" if impala else " (Impala's queries on the Spark Thrift Server: no Impala deployed)"
     return f"{len(results)} analyses, report {index}{where}"
+
+
+def _models_for_report(metrics: Path) -> list[dict[str, Any]] | None:
+    """The `ml` step's results (models/metrics.json) as report rows, or None when it did not run."""
+    from bigdata_admin.pilot import models as ml
+
+    try:
+        data = json.loads(metrics.read_text())
+        results = [ml.ModelResult(**m) for m in data["models"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [{"model": r.model, "name": r.name, "version": r.version, "where": r.where,
+             "seconds": r.seconds, "metrics": ml.headline(r)} for r in results]
 
 
 def _export(cluster: Any, opts: RunOptions) -> str:

@@ -1,6 +1,6 @@
 """The GPU worker role for real on the main job's lab (session fixture `main_lab`, which deploys it in
-CPU mode, `gpu_worker_allow_cpu: true`): train the accident-risk network there (action train), then
-real HTTP requests against the service.
+CPU mode, `gpu_worker_allow_cpu: true`): the accident-risk network trained there (by the main job's
+`pilot run`, step ml; else here, action train), then real HTTP requests against the service.
 
 The wheels come from the control host (`pip download` into the artifact cache, served by the lab's
 relay): the lab hosts have no internet. Needs root and systemd-nspawn (the `lab` fixture), and PyPI
@@ -10,6 +10,7 @@ on the control host for the first run.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -45,15 +46,25 @@ def worker(main_lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     node = cluster.first("gpu_worker")
     assert node is not None, "the main job's lab has no gpu_worker host"
     assert node.var("gpu_worker_allow_cpu", cluster.var("gpu_worker_allow_cpu", False)), "lab runs CPU mode"
+    port = int(cluster.var("gpu_worker_api_port", 9001))
+    address = node.var("ansible_host", node.name)
+    served = {"inv": inv, "host": node.name, "base": f"http://{address}:{port}"}
+    # The main job's `pilot run` trained and served the network already (step ml): test that model,
+    # on the rows it was trained on, rather than train another.
+    pilot = paths.state_dir() / "pilot" / f"lab-{os.environ.get('BIGDATA_MAIN_LAB_NAME', 'main')}" / "data"
+    try:
+        ml_done = json.loads((pilot / "run.json").read_text())["steps"]["ml"]["status"] == "done"
+    except (OSError, ValueError, KeyError):
+        ml_done = False
+    if ml_done and main_lab["out"] != "reused":
+        return {**served, "data": pilot / "CarDrivingIncidentInfo.csv"}
     data = tmp_path_factory.mktemp("gpu-worker") / "CarDrivingIncidentInfo.csv"
     data.write_bytes(b"".join(gen.incident_chunks(7, 20_000)))
     train = run_playbook(paths.playbook("services/gpu_worker"), inv, label="test-gpu-worker-train",
                          show_progress=False,
                          extravars={"bigdata_action": "train", "gpu_worker_train_file": str(data)})
     assert train.rc == 0, "\n".join(f"{f.host} | {f.task} | {f.message}" for f in train.failures)
-    port = int(cluster.var("gpu_worker_api_port", 9001))
-    address = node.var("ansible_host", node.name)
-    return {"inv": inv, "host": node.name, "base": f"http://{address}:{port}", "data": data}
+    return {**served, "data": data}
 
 
 def test_health_reports_a_trained_version(worker: dict[str, Any]) -> None:

@@ -339,10 +339,20 @@ def test_main_job_ends_with_the_pilot_on_real_data(main_lab: dict[str, Any]) -> 
         pytest.skip(f"the main job skipped the pilot: {missing}")
     work = paths.state_dir() / "pilot" / f"lab-{os.environ.get('BIGDATA_MAIN_LAB_NAME', 'main')}"
     state = json.loads((work / "data" / "run.json").read_text())
-    assert {k: v["status"] for k, v in state["steps"].items()} == dict.fromkeys(
-        ("generate", "load", "stream", "mart", "analyze", "export"), "done"), state
+    trained = cluster.has("gpu_worker") and "gpu_worker" not in deployment.not_deployed(cluster)
+    steps = ("generate", "load", "stream", "mart", *(("ml",) if trained else ()), "analyze", "export")
+    assert {k: v["status"] for k, v in state["steps"].items()} == dict.fromkeys(steps, "done"), state
     index = work / "report" / "index.html"
     assert "pilot report" in out and index.is_file(), _tail(main_lab)
     html = index.read_text()
+    if trained:  # the five models, the accident-risk network trained and served on the GPU worker
+        models = json.loads((work / "report" / "results.json").read_text())["models"]
+        assert [m["model"] for m in models] == ["accident", "income", "status", "cluster", "recommend"]
+        worker = cluster.hosts_in("gpu_worker")[0].name
+        assert models[0]["where"] == worker and "<h2>Models</h2>" in html
+        metrics = {m["model"]: m for m in json.loads((work / "data" / "models" / "metrics.json").read_text())
+                   ["models"]}
+        assert metrics["accident"]["metrics"]["accuracy"] >= 0.90, metrics["accident"]  # 20,000 rows
+        assert metrics["income"]["metrics"]["r2"] >= 0.85, metrics["income"]  # the planted relation
     pngs = sorted((work / "report").glob("*.png"))
     assert pngs and all(p.name in html for p in pngs), (pngs, html[:500])

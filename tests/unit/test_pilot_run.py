@@ -13,6 +13,7 @@ from bigdata_admin.cli import app
 from bigdata_admin.errors import BadInput, RunFailed
 from bigdata_admin.pilot import run
 
+REAL_ML = run._ml
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
@@ -44,7 +45,7 @@ def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path: Path,
     assert not first.ok
     assert [(s.name, s.status) for s in first.steps] == [
         ("generate", "done"), ("load", "done"), ("stream", "done"), ("mart", "failed"),
-        ("analyze", "pending"), ("export", "pending")]
+        ("ml", "pending"), ("analyze", "pending"), ("export", "pending")]
     assert first.steps[3].error == "mart broke" and first.steps[3].fix == "fix it"
     state = json.loads((tmp_path / "data" / run.STATE_FILE).read_text())
     assert state["steps"]["mart"]["status"] == "failed"
@@ -52,8 +53,8 @@ def test_a_failed_step_stops_the_run_and_a_rerun_resumes_there(tmp_path: Path,
     calls["ran"].clear()
     second = run.run(None, _opts(tmp_path), cache=tmp_path)
     assert second.ok
-    assert calls["ran"] == ["mart", "analyze", "export"], "done steps are not run again"
-    assert [s.status for s in second.steps] == ["skipped", "skipped", "skipped", "done", "done", "done"]
+    assert calls["ran"] == ["mart", "ml", "analyze", "export"], "done steps are not run again"
+    assert [s.status for s in second.steps] == ["skipped"] * 3 + ["done"] * 4
 
 
 def test_other_options_or_restart_run_everything_again(tmp_path: Path, calls: dict[str, list[str]]) -> None:
@@ -84,3 +85,46 @@ def test_cli_produce_needs_day_or_file(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["pilot", "produce", "-i", str(tmp_path)])
     assert res.exit_code == 2
     assert "--day" in res.output and "--file" in res.output
+
+
+class _Cluster:
+    """Just enough of inventory.Cluster for the ml step's decision."""
+
+    def __init__(self, groups: tuple[str, ...]) -> None:
+        self.groups = groups
+        self.source = Path("inv")
+
+    def has(self, group: str) -> bool:
+        return group in self.groups
+
+
+def test_ml_is_skipped_with_the_reason_without_a_gpu_worker_and_not_recorded(
+        tmp_path: Path, calls: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "_ml", REAL_ML)  # the fixture replaced every step; the real ml step back
+    for name in run.STEPS:
+        if name != "ml":
+            monkeypatch.setattr(run, f"_{name}", lambda *_a, name=name: calls["ran"].append(name) or "ok")
+    result = run.run(_Cluster(("hdfs_namenode",)), _opts(tmp_path), cache=tmp_path)
+    assert result.ok
+    ml = next(s for s in result.steps if s.name == "ml")
+    assert ml.status == "skipped" and "no host in group gpu_worker" in ml.detail
+    state = json.loads((tmp_path / "data" / run.STATE_FILE).read_text())
+    assert "ml" not in state["steps"] and state["steps"]["export"]["status"] == "done"
+
+
+def test_the_report_shows_the_models_only_when_ml_ran(tmp_path: Path) -> None:
+    from bigdata_admin.pilot import analyze, models
+
+    root = tmp_path / "models"
+    models.save_report([models.ModelResult("income", "income-regression", "v0003", "local", 0.5,
+                                           {"r2": 0.81, "coef": 1.5, "intercept": 10.0})], root)
+    rows = run._models_for_report(root / "metrics.json")
+    assert rows == [{"model": "income", "name": "income-regression", "version": "v0003", "where": "local",
+                     "seconds": 0.5, "metrics": "R² 0.810, income = 1.500 x capacity + 10"}]
+    assert run._models_for_report(tmp_path / "absent.json") is None
+    index = analyze.write_report([], tmp_path / "report", "20200322", models=rows)
+    page = index.read_text()
+    assert "<h2>Models</h2>" in page and "income-regression" in page and "R² 0.810" in page
+    assert json.loads((tmp_path / "report" / "results.json").read_text())["models"] == rows
+    plain = analyze.write_report([], tmp_path / "plain", "20200322").read_text()
+    assert "Models" not in plain
