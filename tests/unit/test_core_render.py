@@ -4,9 +4,7 @@ that must agree across hosts does: quorum lists, myids, controller voters, liste
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,6 @@ import yaml
 from bigdata_admin import inventory, services
 
 REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 
 
 def _props(text: str) -> dict[str, str]:
@@ -28,23 +25,8 @@ def _props(text: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module", params=["classroom", "ha"])
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    name = request.param
-    out = tmp_path_factory.mktemp(f"render-{name}")
-    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(out / "state"),
-           "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    # One run for the three plays: imports of the real play files.
-    playbook = out / "render.yml"
-    playbook.write_text("".join(
-        f"- name: Render {play}\n"
-        f"  ansible.builtin.import_playbook: {REPO / 'playbooks/services' / play}.yml\n"
-        for play in ("zookeeper", "kafka", "storm")))
-    proc = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(REPO / "inventories" / name), str(playbook),
-         "-e", "bigdata_action=render", "-e", f"bigdata_render_dir={out / 'files'}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return name, out
+def rendered(request: pytest.FixtureRequest, render_inventory: Callable[..., Path]) -> tuple[str, Path]:
+    return request.param, render_inventory(request.param, "core")
 
 
 def _addr(cluster: inventory.Cluster, host: str) -> str:

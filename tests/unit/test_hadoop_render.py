@@ -7,12 +7,10 @@ nameservice and its NameNodes, the journal URI, the ZooKeeper quorum, hbase.root
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -22,7 +20,6 @@ from sitexml import parse_site
 from bigdata_admin import clients, inventory
 
 REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 INVENTORIES = ("single-node", "classroom", "ha")
 HADOOP_FILES = ("core-site.xml", "hdfs-site.xml", "yarn-site.xml", "mapred-site.xml")
 
@@ -75,48 +72,10 @@ HDFS_DEFAULT_KEYS = frozenset(
 
 
 @pytest.fixture(scope="module", params=INVENTORIES)
-def rendered(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[inventory.Cluster, Path]:
+def rendered(request: pytest.FixtureRequest,
+             render_inventory: Callable[..., Path]) -> tuple[inventory.Cluster, Path]:
     name = request.param
-    out = tmp_path_factory.mktemp(f"hadoop-render-{name}")
-    env = {
-        **os.environ,
-        "BIGDATA_ADMIN_STATE_DIR": str(out / "state"),
-        "BIGDATA_ADMIN_CACHE_DIR": str(out / "cache"),
-        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-    }
-    playbook = out / "render.yml"
-    playbook.write_text(
-        "".join(
-            f"- name: Render {play}\n"
-            f"  ansible.builtin.import_playbook: {REPO / 'playbooks/services' / play}.yml\n"
-            for play in ("hdfs", "yarn", "hbase")
-        )
-    )
-    proc = subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK),
-            "-i",
-            str(REPO / "inventories" / name),
-            str(playbook),
-            "-e",
-            "bigdata_action=render",
-            "-e",
-            f"bigdata_render_dir={out / 'files'}",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return inventory.load(REPO / "inventories" / name), out / "files"
+    return inventory.load(REPO / "inventories" / name), render_inventory(name) / "files"
 
 
 def _hadoop_hosts(cluster: inventory.Cluster) -> list[str]:

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -76,24 +77,10 @@ def addr(cluster: inventory.Cluster, host: str) -> str:
 
 @pytest.fixture(scope="module", params=INVENTORIES)
 def rendered(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> tuple[inventory.Cluster, Path]:
+             render_inventory: Callable[..., Path]) -> tuple[inventory.Cluster, Path]:
     name = request.param
-    out = tmp_path_factory.mktemp(f"sql-render-{name}")
-    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(out / "state"),
-           "BIGDATA_ADMIN_CACHE_DIR": str(out / "cache"), "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
-           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    playbook = out / "render.yml"
-    plays = REPO / "playbooks" / "services"
-    playbook.write_text("".join(
-        f"- name: Render {play}\n  ansible.builtin.import_playbook: {plays / play}.yml\n"
-        for play in ("hdfs", "hive", "impala", "spark")))
-    proc = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(REPO / "inventories" / name), str(playbook),
-         "-e", "bigdata_action=render", "-e", f"bigdata_render_dir={out / 'files'}",
-         "-e", f"ansible_python_interpreter={sys.executable}"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    # The metastore password was generated under the test's own state dir, mode 0600.
+    out = render_inventory(name)
+    # The metastore password was generated under the render's own state dir, mode 0600.
     secret = next((out / "state").rglob("metastore_db_password"))
     assert oct(secret.stat().st_mode & 0o777) == "0o600"
     return inventory.load(REPO / "inventories" / name), out / "files"
