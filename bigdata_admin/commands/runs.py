@@ -195,34 +195,44 @@ def service_tags(names: list[str]) -> list[str]:
     return tags
 
 
+ServicesArg = Annotated[list[str] | None, typer.Argument(
+    help="Services to act on (zookeeper, hdfs, yarn, hbase, hive, kafka, storm, spark, redis, ...) "
+         "or their inventory groups; all when none.", show_default=False)]
+
+
+def operate(action: str, inventory: Path, services: list[str] | None, *, limit: str | None, check: bool,
+            extra_vars: list[str] | None, verbose: int, json_out: bool) -> None:
+    """Run the roles' `action` (stop, start, restart) for the services named (all when none); exits."""
+    from bigdata_admin import runner
+
+    _load_and_validate(inventory, json_out)
+    with domain_errors():
+        extravars = runner.parse_extravars(extra_vars or [])
+        tags = service_tags(services or [])
+    extravars["bigdata_action"] = action
+    # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
+    _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars,
+         limit=limit, tags=tags, skip_tags=[], check=check, diff=False, verbose=verbose,
+         json_out=json_out)
+
+
 def _operate(action: str) -> Any:
     def command(
         inventory: InventoryOpt,
-        services: Annotated[list[str] | None, typer.Argument(
-            help="Services to act on (zookeeper, hdfs, yarn, hbase, hive, kafka, storm, spark, redis, ...) "
-                 "or their inventory groups; all when none.", show_default=False)] = None,
+        services: ServicesArg = None,
         limit: LimitOpt = None,
         check: CheckOpt = False,
         extra_vars: ExtraOpt = None,
         verbose: VerboseOpt = 0,
         json_out: JsonOpt = False,
     ) -> None:
-        from bigdata_admin import runner
-
-        _load_and_validate(inventory, json_out)
-        with domain_errors():
-            extravars = runner.parse_extravars(extra_vars or [])
-            tags = service_tags(services or [])
-        extravars["bigdata_action"] = action
-        # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
-        _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars,
-             limit=limit, tags=tags, skip_tags=[], check=check, diff=False, verbose=verbose,
-             json_out=json_out)
+        operate(action, inventory, services, limit=limit, check=check, extra_vars=extra_vars,
+                verbose=verbose, json_out=json_out)
 
     command.__doc__ = {
-        "stop": "Stop services (all, or those named) through the roles' stop action.",
-        "start": "Start services (all, or those named) through the roles' start action.",
-        "restart": "Restart services one node at a time, waiting for each to be healthy.",
+        "stop": "Stop services (all, or those named) in reverse dependency order through the roles' stop "
+                "action.",
+        "start": "Start services (all, or those named) in dependency order through the roles' start action.",
     }[action]
     command.__name__ = action
     return command
@@ -289,6 +299,6 @@ def runs_show(
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.command("deploy")(deploy)
-    for action in ("stop", "start", "restart"):
+    for action in ("stop", "start"):
         app.command(action)(_operate(action))
     app.add_typer(runs_app, name="runs")
