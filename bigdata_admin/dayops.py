@@ -545,3 +545,26 @@ def rolling_restart(cluster: Cluster, roles: Iterable[str], *, limit: Iterable[s
     report.seconds = time.monotonic() - started
     return report
 
+
+
+# --- destroy -------------------------------------------------------------------------------------------
+
+CONFIRM_FLAG = "--yes-i-really-really-mean-it"
+"""The flag `destroy` demands (as kolla-ansible's destroy does)."""
+
+
+def destroy(cluster: Cluster, *, purge_data: bool = False, verbosity: int = 0,
+            show_progress: bool = False) -> Any:
+    """Stop and remove every service of the inventory (playbooks/destroy.yml: units, installs, config
+    and log roots); the data directories stay unless `purge_data`. Returns the runner.RunResult; on
+    success the deploy record marks every group destroyed (a new deploy finds the kept data)."""
+    from bigdata_admin import runner
+
+    absent = deployment.not_deployed(cluster)
+    inv = deployment.write_view(cluster, absent) if absent else cluster.source
+    result = runner.run_playbook("destroy", Path(inv), verbosity=verbosity, label="destroy",
+                                 extravars={"bigdata_action": "destroy", "bigdata_purge_data": purge_data},
+                                 show_progress=show_progress)
+    if result.ok:
+        deployment.record_destroy(cluster, result.run_dir.name, purge_data)
+    return result

@@ -1,4 +1,5 @@
-"""Day-2 verbs: `restart` (plain or `--rolling` with health gates). The work is in bigdata_admin.dayops."""
+"""Day-2 verbs: `restart` (plain or `--rolling` with health gates), `destroy`, `logs`. The work is in
+bigdata_admin.dayops."""
 
 from __future__ import annotations
 
@@ -106,6 +107,35 @@ def restart(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def destroy(
+    inventory: InventoryOpt,
+    confirmed: Annotated[bool, typer.Option(
+        "--yes-i-really-really-mean-it", help="Confirm that every service of the inventory is to be removed.")
+    ] = False,
+    purge_data: Annotated[bool, typer.Option(
+        "--purge-data", help="Also delete the data directories (HDFS blocks and metadata, Kafka logs, "
+        "ZooKeeper snapshots, databases). Without it they stay and a new deploy finds them.")] = False,
+    verbose: VerboseOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop and remove every service of the cluster (units, installs, configuration, logs) on every host;
+    the data directories stay unless --purge-data. Nothing of the stack is left running."""
+    from bigdata_admin import dayops
+    from bigdata_admin.commands.runs import _finish
+
+    cluster = _load_and_validate(inventory, json_out)
+    if not confirmed:
+        what = "and DELETES THEIR DATA " if purge_data else ""
+        fail(f"destroy removes every service of cluster {cluster.name} from {len(cluster.hosts)} host(s) "
+             f"{what}and needs an explicit confirmation; nothing was touched",
+             f"Run it again with {dayops.CONFIRM_FLAG} if you really mean it"
+             + ("" if purge_data else " (data directories are kept unless --purge-data)") + ".")
+    with domain_errors():
+        result = dayops.destroy(cluster, purge_data=purge_data, verbosity=verbose, show_progress=not json_out)
+    _finish(result, json_out, {"purged_data": purge_data})
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.command("restart")(restart)
+    app.command("destroy")(destroy)

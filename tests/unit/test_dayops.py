@@ -242,3 +242,57 @@ def test_restart_rolling_bad_input_exits_2(args: list[str], needle: str) -> None
     res = CliRunner().invoke(app, ["restart", "-i", str(CLASSROOM), *args])
     assert res.exit_code == 2, res.output
     assert needle in res.output and "Traceback" not in res.output
+
+
+# --- destroy -------------------------------------------------------------------------------------------
+
+def test_destroy_plays_run_in_stop_order_then_common_and_every_role_has_the_action() -> None:
+    import yaml
+
+    assert dayops.service_order("destroy") == dayops.service_order("stop")
+    plays = yaml.safe_load((REPO / "playbooks" / "destroy.yml").read_text())
+    assert plays[-1]["ansible.builtin.import_playbook"] == "services/common.yml"
+    for role in [*dayops.service_order("destroy"), "common"]:
+        assert (REPO / "roles" / role / "tasks" / "destroy.yml").is_file(), role
+        main = (REPO / "roles" / role / "tasks" / "main.yml").read_text()
+        assert "'destroy'" in main or "bigdata_action | default('deploy') }}.yml" in main, role
+        spec = (REPO / "roles" / role / "meta" / "argument_specs.yml").read_text()
+        assert "destroy" in spec, role
+
+
+def test_destroy_without_the_flag_exits_2_naming_it_and_touches_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    called: list[Any] = []
+    monkeypatch.setattr(dayops, "destroy", lambda *a, **kw: called.append((a, kw)))
+    cli = CliRunner()
+    res = cli.invoke(app, ["destroy", "-i", str(CLASSROOM)])
+    assert res.exit_code == 2 and "--yes-i-really-really-mean-it" in res.output
+    assert "nothing was touched" in res.output and "kept unless --purge-data" in res.output
+    res = cli.invoke(app, ["destroy", "-i", str(CLASSROOM), "--purge-data"])
+    assert res.exit_code == 2 and "DELETES THEIR DATA" in res.output
+    res = cli.invoke(app, ["destroy", "-i", str(CLASSROOM), "--yes-i-really"])
+    assert res.exit_code == 2  # no abbreviation of the flag is accepted
+    assert not called
+
+
+def test_destroy_with_the_flag_runs_the_destroy_playbook_and_records_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bigdata_admin import deployment, runner
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(playbook: str, inv: Path, **kw: Any) -> runner.RunResult:
+        seen.update(playbook=playbook, **kw)
+        run_dir = tmp_path / "run-1"
+        run_dir.mkdir(exist_ok=True)
+        return runner.RunResult(0, "successful", {}, [], run_dir, label="destroy")
+
+    monkeypatch.setattr(runner, "run_playbook", fake_run)
+    res = CliRunner().invoke(app, ["destroy", "-i", str(CLASSROOM), "--yes-i-really-really-mean-it",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["purged_data"] is False
+    assert seen["playbook"] == "destroy"
+    assert seen["extravars"] == {"bigdata_action": "destroy", "bigdata_purge_data": False}
+    absent = deployment.not_deployed(inventory.load(CLASSROOM))
+    assert "destroyed at" in absent["hdfs_namenode"] and "deploy -i" in absent["hdfs_namenode"]
