@@ -568,3 +568,135 @@ def destroy(cluster: Cluster, *, purge_data: bool = False, verbosity: int = 0,
     if result.ok:
         deployment.record_destroy(cluster, result.run_dir.name, purge_data)
     return result
+
+
+# --- logs ----------------------------------------------------------------------------------------------
+
+LOG_DIRS: dict[str, tuple[str, ...]] = {
+    "zookeeper": ("zookeeper",), "hdfs": ("hadoop",), "yarn": ("hadoop", "yarn"), "hbase": ("hbase",),
+    "kafka": ("kafka",), "storm": ("storm",), "hive": ("hive",), "spark": ("spark",), "impala": ("impala",),
+    "redis": ("/var/log/redis",), "postgresql": ("/var/log/postgresql",), "gpu_worker": ("gpu_worker",),
+}
+"""Role -> its log folders: names under bigdata_log_root, or absolute paths (OS packages' own)."""
+
+
+def parse_since(value: str | None, now: Any = None) -> str | None:
+    """`--since` -> a UTC time GNU find and journalctl read (`2026-11-30 10:00:00 UTC`), or None.
+
+    Accepts a span back from now (`90s`, `30m`, `2h`, `1d`) or an ISO date/time (`2026-11-30`,
+    `2026-11-30T10:00`, taken as UTC without a zone). Raises BadInput for anything else."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    if value is None or not value.strip():
+        return None
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    span = re.fullmatch(r"(\d+)\s*([smhd])", text)
+    if span:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[span.group(2)]
+        when = now - timedelta(**{unit: int(span.group(1))})
+    else:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadInput(f"--since {value!r} is neither a span nor a date",
+                           fix="Use a span back from now (30m, 2h, 1d) or an ISO time (2026-11-30T10:00).",
+                           ) from None
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def logs_plan(cluster: Cluster, roles: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """host -> {"paths": log folders, "units": systemd units} for the roles (all the inventory's when
+    empty); hosts without any of them are left out."""
+    log_root = str(cluster.var("bigdata_log_root", "/var/log/bigdata"))
+    wanted = set(roles)
+    plan: dict[str, dict[str, list[str]]] = {}
+    for svc in services.SERVICES:
+        if wanted and svc.role not in wanted:
+            continue
+        dirs = [d if d.startswith("/") else f"{log_root}/{d}" for d in LOG_DIRS.get(svc.role, ())]
+        for host in cluster.hosts_in(svc.group):
+            entry = plan.setdefault(host.name, {"paths": [], "units": []})
+            entry["paths"] += [d for d in dirs if d not in entry["paths"]]
+            if svc.unit not in entry["units"]:
+                entry["units"].append(svc.unit)
+    return {h: plan[h] for h in cluster.hosts if h in plan}
+
+
+@dataclass
+class LogsReport:
+    archive: Path
+    hosts: dict[str, dict[str, int]]
+    """host -> {"files": log files and journals, "bytes": their size unpacked}."""
+    since: str | None
+    services: list[str]
+    run_id: str
+    missing: list[str] = field(default_factory=list)
+    """Planned hosts whose logs did not come back (unreachable, failed)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"archive": str(self.archive), "hosts": self.hosts, "since": self.since,
+                "services": self.services, "run": self.run_id, "missing": self.missing,
+                "ok": not self.missing}
+
+
+def merge_archives(parts: dict[str, Path], dest: Path, top: str) -> dict[str, dict[str, int]]:
+    """Pack the per-host tar.gz `parts` (host -> file) into one tar.gz at `dest` under the folder `top`.
+    Returns host -> {"files", "bytes"}. Members are copied as regular files and folders only."""
+    import tarfile
+
+    counts: dict[str, dict[str, int]] = {}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest, "w:gz") as out:
+        for host, part in parts.items():
+            files = size = 0
+            with tarfile.open(part, "r:gz") as src:
+                for member in src:
+                    if not (member.isfile() or member.isdir()) or member.name.startswith(("/", "..")) \
+                            or "/../" in member.name:
+                        continue
+                    data = src.extractfile(member) if member.isfile() else None
+                    member.name = f"{top}/{member.name}"
+                    out.addfile(member, data)
+                    if member.isfile():
+                        files, size = files + 1, size + member.size
+            counts[host] = {"files": files, "bytes": size}
+    return counts
+
+
+def collect_logs(cluster: Cluster, roles: Iterable[str] = (), *, since: str | None = None,
+                 output: Path | None = None, show_progress: bool = False) -> LogsReport:
+    """Every planned host's daemon log files and journal into one tar.gz on this host (playbooks/logs.yml).
+
+    `since`: parse_since's form. `output`: the archive's path (default: <state dir>/logs/
+    <cluster>-<UTC time>.tar.gz). Raises BadInput when no host runs the roles, RunFailed when no host's
+    logs came back."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from bigdata_admin import runner
+    from bigdata_admin.errors import RunFailed
+
+    chosen = list(roles)
+    plan = logs_plan(cluster, chosen)
+    if not plan:
+        raise BadInput(f"no host of the inventory runs {', '.join(chosen) or 'any service'}",
+                       fix="Name a service of the inventory (see `bigdata-admin status`).")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    top = f"{cluster.name}-logs-{stamp}"
+    dest = output or paths.state_dir() / "logs" / f"{top}.tar.gz"
+    with tempfile.TemporaryDirectory(prefix="bigdata-logs-") as tmp:
+        result = runner.run_playbook("logs", cluster.source, limit=",".join(plan), label="logs",
+                                     show_progress=show_progress,
+                                     extravars={"bigdata_logs_plan": plan, "bigdata_logs_since": since or "",
+                                                "bigdata_logs_dest": tmp})
+        parts = {h: Path(tmp) / f"{h}.tar.gz" for h in plan if (Path(tmp) / f"{h}.tar.gz").is_file()}
+        if not parts:
+            why = "; ".join(f"{f.host}: {f.message}" for f in result.failures[:3]) or result.status
+            raise RunFailed(f"no host's logs came back ({why})",
+                            fix=f"See `bigdata-admin runs show {result.run_dir.name}`.")
+        counts = merge_archives(parts, Path(dest), top)
+    return LogsReport(Path(dest), counts, since, chosen, result.run_dir.name,
+                      [h for h in plan if h not in parts])

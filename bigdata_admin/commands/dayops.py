@@ -3,6 +3,7 @@ bigdata_admin.dayops."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -135,7 +136,42 @@ def destroy(
     _finish(result, json_out, {"purged_data": purge_data})
 
 
+def logs(
+    inventory: InventoryOpt,
+    services: ServicesArg = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only what was written since: a span back from now (30m, 2h, 1d) or an ISO time "
+        "(2026-11-30T10:00, UTC).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Archive path (default: under the state directory's logs/).",
+        show_default=False)] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The daemons' log files and systemd journal from every host running the services (all when none),
+    in one tar.gz archive on this host; prints its path. Exit 1 when a host's logs did not come back."""
+    from bigdata_admin import dayops
+
+    cluster = _load_and_validate(inventory, json_out)
+    with domain_errors():
+        roles = service_tags(services or [])
+        when = dayops.parse_since(since)
+        report = dayops.collect_logs(cluster, roles, since=when, output=output, show_progress=not json_out)
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        for host, c in report.hosts.items():
+            console.print(esc(f"  {host}: {c['files']} file(s), {c['bytes'] / 2**20:.1f} MiB"),
+                          highlight=False)
+        for host in report.missing:
+            err_console.print(f"[red]  {esc(host)}: no logs came back[/] (see `bigdata-admin runs show "
+                              f"{esc(report.run_id)}`)", highlight=False)
+        console.print(esc(f"archive: {report.archive}") + (esc(f" (since {when})") if when else ""),
+                      highlight=False)
+    raise typer.Exit(1 if report.missing else 0)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.command("restart")(restart)
     app.command("destroy")(destroy)
+    app.command("logs")(logs)

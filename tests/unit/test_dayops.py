@@ -296,3 +296,60 @@ def test_destroy_with_the_flag_runs_the_destroy_playbook_and_records_it(
     assert seen["extravars"] == {"bigdata_action": "destroy", "bigdata_purge_data": False}
     absent = deployment.not_deployed(inventory.load(CLASSROOM))
     assert "destroyed at" in absent["hdfs_namenode"] and "deploy -i" in absent["hdfs_namenode"]
+
+
+# --- logs ----------------------------------------------------------------------------------------------
+
+def test_since_takes_spans_and_iso_times_in_utc() -> None:
+    from datetime import UTC, datetime
+
+    from bigdata_admin.errors import BadInput
+
+    now = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    assert dayops.parse_since("30m", now) == "2026-11-30 11:30:00 UTC"
+    assert dayops.parse_since("2d", now) == "2026-11-28 12:00:00 UTC"
+    assert dayops.parse_since("2026-11-30T10:15", now) == "2026-11-30 10:15:00 UTC"
+    assert dayops.parse_since("2026-11-30T10:15+01:00", now) == "2026-11-30 09:15:00 UTC"
+    assert dayops.parse_since(None) is None
+    with pytest.raises(BadInput, match="neither a span nor a date"):
+        dayops.parse_since("yesterday")
+
+
+def test_logs_plan_takes_each_hosts_log_folders_and_units(classroom: inventory.Cluster) -> None:
+    plan = dayops.logs_plan(classroom, ["hdfs", "kafka"])
+    assert plan["node1"] == {"paths": ["/var/log/bigdata/hadoop", "/var/log/bigdata/kafka"],
+                             "units": ["hdfs-namenode", "kafka"]}
+    assert plan["node2"]["units"] == ["hdfs-datanode", "kafka"]
+    everything = dayops.logs_plan(classroom, [])
+    assert "/var/log/postgresql" in everything["node1"]["paths"]
+    assert "zookeeper" in everything["node1"]["units"]
+
+
+def test_merge_archives_puts_every_host_under_one_folder(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    parts = {}
+    for host in ("h1", "h2"):
+        part = tmp_path / f"{host}.tar.gz"
+        with tarfile.open(part, "w:gz") as tar:
+            body = f"log of {host}\n".encode()
+            info = tarfile.TarInfo(f"{host}/journal/kafka.log")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+            evil = tarfile.TarInfo("../escape")
+            evil.size = 1
+            tar.addfile(evil, io.BytesIO(b"x"))
+        parts[host] = part
+    counts = dayops.merge_archives(parts, tmp_path / "out" / "all.tar.gz", "lab-logs")
+    assert counts == {"h1": {"files": 1, "bytes": 10}, "h2": {"files": 1, "bytes": 10}}
+    with tarfile.open(tmp_path / "out" / "all.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["lab-logs/h1/journal/kafka.log", "lab-logs/h2/journal/kafka.log"]
+
+
+def test_logs_cli_bad_input_exits_2() -> None:
+    cli = CliRunner()
+    res = cli.invoke(app, ["logs", "-i", str(CLASSROOM), "--since", "last tuesday"])
+    assert res.exit_code == 2 and "neither a span nor a date" in res.output
+    res = cli.invoke(app, ["logs", "-i", str(CLASSROOM), "hbsae"])
+    assert res.exit_code == 2 and "unknown service" in res.output
