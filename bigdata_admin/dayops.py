@@ -700,3 +700,63 @@ def collect_logs(cluster: Cluster, roles: Iterable[str] = (), *, since: str | No
         counts = merge_archives(parts, Path(dest), top)
     return LogsReport(Path(dest), counts, since, chosen, result.run_dir.name,
                       [h for h in plan if h not in parts])
+
+
+# --- deploy --resume -----------------------------------------------------------------------------------
+
+def play_roles(playbook: str = "site") -> dict[str, str]:
+    """Play name (as Ansible reports it, e.g. `HDFS`) -> role/tag, for the `services/ROLE.yml` plays that
+    playbooks/PLAYBOOK.yml imports."""
+    import yaml
+
+    out: dict[str, str] = {}
+    text = (paths.playbooks_dir() / f"{playbook}.yml").read_text(encoding="utf-8")
+    for entry in yaml.safe_load(text) or []:
+        target = str(entry.get("ansible.builtin.import_playbook", ""))
+        if not target.startswith("services/"):
+            continue
+        plays = yaml.safe_load((paths.playbooks_dir() / target).read_text(encoding="utf-8")) or []
+        for play in plays:
+            if play.get("name"):
+                out[str(play["name"])] = Path(target).stem
+    return out
+
+
+@dataclass
+class ResumePlan:
+    run_id: str
+    """The failed deploy run resumed."""
+    failed_play: str
+    tags: list[str]
+    """The play tags to run now: the failed service's and every later one of the failed run."""
+    skip_tags: list[str]
+
+
+def resume_plan(cluster: Cluster) -> ResumePlan | None:
+    """Where `deploy --resume` continues: the inventory's newest recorded deploy, from its failed play on
+    (with that run's tags and skip-tags). None when that deploy succeeded. Raises BadInput when no deploy
+    of this inventory is recorded, its run was pruned, or it failed before a service play."""
+    from bigdata_admin import runner
+
+    inv = deployment.inventory_arg(cluster.source)
+    record = deployment.load_record(cluster) or {}
+    runs = sorted({str(g.get("run")) for g in (record.get("groups") or {}).values() if g.get("run")})
+    if not runs:
+        raise BadInput("no deploy of this inventory is recorded, so there is nothing to resume",
+                       fix=f"Run `bigdata-admin deploy -i {inv}`.")
+    info = runner.find_run(runs[-1])
+    if int(info.get("rc", 1)) == 0:
+        return None
+    failed = [f for f in info.get("failures") or [] if f.get("play")]
+    by_play = play_roles()
+    order = ["common", "java", *service_order()]
+    role = by_play.get(str(failed[0]["play"])) if failed else None
+    if role is None:
+        where = f"in play {failed[0]['play']!r}" if failed else "without naming its play"
+        raise BadInput(f"the last deploy ({info['id']}) failed {where}, before any service play",
+                       fix=f"Fix what `bigdata-admin runs show {info['id']}` reports, then run "
+                           f"`bigdata-admin deploy -i {inv}` again.")
+    wanted, skipped = list(info.get("tags") or []), list(info.get("skip_tags") or [])
+    tags = [t for t in order[order.index(role):]
+            if (not wanted or t in wanted or "all" in wanted) and t not in skipped]
+    return ResumePlan(str(info["id"]), str(failed[0]["play"]), tags, skipped)

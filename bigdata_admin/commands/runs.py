@@ -97,6 +97,9 @@ def deploy(
     skip_unavailable: Annotated[bool, typer.Option(
         "--skip-unavailable", help="Skip the services whose artifacts are not in the cache (listed with the "
         "fetch command) instead of failing.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the inventory's last deploy that failed: from the failed service's play "
+        "on, with that run's tags (`runs show` says what ran).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Deploy the cluster: validate, check the artifact cache, then run playbooks/site.yml.
@@ -111,6 +114,24 @@ def deploy(
     with domain_errors():
         extravars = runner.parse_extravars(extra_vars or [])
     tag_list, skip_list = _split(tags), _split(skip_tags)
+    if resume:
+        if tag_list or skip_list:
+            fail("--resume takes the tags of the deploy it continues; it cannot be combined with --tags or "
+                 "--skip-tags", "Drop --tags/--skip-tags, or drop --resume for a new deploy.")
+        from bigdata_admin import dayops
+
+        with domain_errors():
+            resumed = dayops.resume_plan(cluster)
+        if resumed is None:
+            if json_out:
+                print_json({"ok": True, "rc": 0, "resumed": None, "message": "nothing to resume"})
+            else:
+                console.print("nothing to resume: the last deploy of this inventory succeeded")
+            raise typer.Exit(0)
+        tag_list, skip_list = resumed.tags, resumed.skip_tags
+        if not json_out:
+            err_console.print(esc(f"resuming deploy {resumed.run_id} from play {resumed.failed_play!r}: "
+                                  f"tags {','.join(tag_list)}"), highlight=False)
     with domain_errors():
         plan = artifacts.deploy_artifacts(cluster, tag_list, skip_list)
     if plan.missing and not skip_unavailable:
@@ -293,6 +314,11 @@ def runs_show(
     opts = {k: info.get(k) for k in ("limit", "tags", "skip_tags", "check", "diff") if info.get(k)}
     if opts:
         console.print(esc(f"options: {opts}"), highlight=False)
+    if result.plays:
+        first = result.failures[0].play if result.failures else ""
+        stopped = f" (failed in {first})" if first else ""
+        console.print(esc(f"plays that ran: {', '.join(dict.fromkeys(result.plays))}{stopped}"),
+                      highlight=False)
     runner.render(result, console)
 
 

@@ -353,3 +353,63 @@ def test_logs_cli_bad_input_exits_2() -> None:
     assert res.exit_code == 2 and "neither a span nor a date" in res.output
     res = cli.invoke(app, ["logs", "-i", str(CLASSROOM), "hbsae"])
     assert res.exit_code == 2 and "unknown service" in res.output
+
+
+# --- deploy --resume -----------------------------------------------------------------------------------
+
+def _fake_deploy_run(run_id: str, rc: int, failures: list[dict[str, Any]], tags: list[str]) -> None:
+    from bigdata_admin import deployment, paths
+
+    run_dir = paths.runs_dir() / run_id
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({
+        "label": "deploy", "rc": rc, "status": "failed" if rc else "successful", "tags": tags,
+        "skip_tags": ["storm"], "failures": failures, "recap": {},
+        "plays": ["Validate the inventory before touching any host", "Common node settings", "ZooKeeper",
+                  "HDFS"]}))
+    cluster = inventory.load(CLASSROOM)
+    deployment.record_deploy(cluster, deployment.deployed_groups(cluster, tags, [], ()), {}, run_id)
+
+
+def test_resume_continues_from_the_failed_play_with_the_runs_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = inventory.load(CLASSROOM)
+    from bigdata_admin.errors import BadInput
+
+    with pytest.raises(BadInput, match="nothing to resume"):
+        dayops.resume_plan(cluster)
+    _fake_deploy_run("20261130T100000Z-deploy", 1,
+                     [{"host": "node2", "task": "Start the DataNode", "message": "boom", "play": "HDFS"}], [])
+    plan = dayops.resume_plan(cluster)
+    assert plan is not None and plan.run_id == "20261130T100000Z-deploy" and plan.failed_play == "HDFS"
+    assert plan.tags[:3] == ["hdfs", "yarn", "hbase"] and "zookeeper" not in plan.tags
+    assert "storm" not in plan.tags and plan.skip_tags == ["storm"]
+
+    seen: dict[str, Any] = {}
+    from bigdata_admin import artifacts, runner
+
+    def fake_run(playbook: str, inv: Path, **kw: Any) -> runner.RunResult:
+        seen.update(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(artifacts, "deploy_artifacts", lambda c, t, s: type(
+        "Plan", (), {"missing": [], "skipped": [], "skipped_tags": {}, "skipped_groups": {}})())
+    monkeypatch.setattr(runner, "run_playbook", fake_run)
+    res = CliRunner().invoke(app, ["deploy", "-i", str(CLASSROOM), "--resume"])
+    assert "resuming deploy 20261130T100000Z-deploy from play 'HDFS'" in res.output
+    assert seen["tags"] == plan.tags and seen["skip_tags"] == ["storm"]
+    res = CliRunner().invoke(app, ["deploy", "-i", str(CLASSROOM), "--resume", "--tags", "hdfs"])
+    assert res.exit_code == 2 and "cannot be combined with --tags" in res.output
+
+
+def test_resume_after_a_good_deploy_has_nothing_to_do() -> None:
+    _fake_deploy_run("20261130T110000Z-deploy", 0, [], ["zookeeper"])
+    res = CliRunner().invoke(app, ["deploy", "-i", str(CLASSROOM), "--resume"])
+    assert res.exit_code == 0 and "nothing to resume" in res.output
+
+
+def test_runs_show_says_which_plays_ran_and_where_it_failed() -> None:
+    _fake_deploy_run("20261130T120000Z-deploy", 1,
+                     [{"host": "node2", "task": "Start the DataNode", "message": "boom", "play": "HDFS"}], [])
+    res = CliRunner().invoke(app, ["runs", "show", "last"])
+    assert res.exit_code == 0, res.output
+    assert "plays that ran:" in res.output and "ZooKeeper, HDFS (failed in HDFS)" in res.output
