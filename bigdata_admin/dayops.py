@@ -7,7 +7,8 @@ HBase master, RegionServers; Kafka controllers, brokers). Each host is restarted
 the service's health gate before the next host goes down:
 
 - hdfs: the active NameNode out of safe mode, every DataNode live (the restarted one registered
-  again with a fresh heartbeat), 0 missing blocks, under-replicated blocks no more than before the roll;
+  again with a fresh heartbeat and a full block report sent), 0 missing blocks; with wait_replication
+  also under-replicated blocks no more than before the roll;
 - hbase: an active master, every RegionServer registered, 0 regions in transition;
 - kafka: every broker registered and every partition's in-sync replicas complete;
 - zookeeper: the member serving, a leader with every member in sync;
@@ -151,7 +152,7 @@ def hdfs_verdict(info: dict[str, Any], fsn: dict[str, Any], datanodes: list[Host
 
     Passes when out of safe mode, every DataNode of `datanodes` is in LiveNodes (the restarted one with
     a heartbeat under `fresh_s` seconds old and not dead), no block is missing and under-replicated
-    blocks are at most `baseline_under` (their count before the roll).
+    blocks are at most `baseline_under` (their count before the roll; a huge number turns that off).
     """
     safemode = str(info.get("Safemode") or "").strip()
     live = _json_field(info.get("LiveNodes"))
@@ -180,6 +181,29 @@ def hdfs_verdict(info: dict[str, Any], fsn: dict[str, Any], datanodes: list[Host
                          f"{under} under-replicated block(s), {baseline_under} before the roll", data)
     return GateCheck(True, "hdfs healthy", f"out of safe mode, {len(live)}/{len(datanodes)} DataNodes live, "
                      f"0 missing, {under} under-replicated blocks", data)
+
+
+def datanode_verdict(host: str, info: dict[str, Any], uptime_ms: int) -> GateCheck:
+    """A restarted DataNode's own view (its DataNodeInfo bean and JVM uptime): every block-pool actor
+    RUNNING and a full block report sent since the process started, so the NameNode knows its replicas
+    before the next DataNode goes down."""
+    raw = info.get("BPServiceActorInfo") or "[]"
+    try:
+        actors = json.loads(raw) if isinstance(raw, str) else list(raw)
+    except ValueError:
+        actors = []
+    data = {"actors": len(actors), "uptime_s": uptime_ms // 1000}
+    if not actors:
+        return GateCheck(False, f"DataNode {host} registered", "no block-pool actor yet", data)
+    for actor in actors:
+        if actor.get("ActorState") != "RUNNING":
+            return GateCheck(False, f"DataNode {host} registered",
+                             f"actor for {actor.get('NamenodeAddress')}: {actor.get('ActorState')}", data)
+        last = _int(actor.get("LastBlockReport"), 10**9)
+        if last * 1000 >= uptime_ms:
+            return GateCheck(False, f"DataNode {host} block report sent",
+                             f"no block report to {actor.get('NamenodeAddress')} since it started", data)
+    return GateCheck(True, f"DataNode {host} registered", "block report sent", data)
 
 
 def hbase_verdict(server: dict[str, Any], assignment: dict[str, Any], expected_rs: int,
@@ -277,6 +301,17 @@ def hdfs_under_replicated(cluster: Cluster) -> int:
     return _int(_active_namenode_beans(cluster)[1].get("UnderReplicatedBlocks"))
 
 
+def _datanode_check(cluster: Cluster, host: Host) -> GateCheck:
+    from bigdata_admin.health.core import address, port
+    from bigdata_admin.health.probes_hadoop import jmx
+
+    addr, http_port = address(host), port(cluster, "hdfs_datanode_http_port", host)
+    info = jmx(addr, http_port, "Hadoop:service=DataNode,name=DataNodeInfo")
+    runtime = jmx(addr, http_port, "java.lang:type=Runtime")
+    uptime = _int(runtime[0].get("Uptime")) if runtime else 0
+    return datanode_verdict(host.name, info[0] if info else {}, uptime)
+
+
 def _hbase_master_beans(cluster: Cluster) -> tuple[dict[str, Any], dict[str, Any]]:
     from bigdata_admin.health.core import address, port
     from bigdata_admin.health.probes_hadoop import jmx
@@ -359,6 +394,10 @@ def check_gate(cluster: Cluster, role: str, host: Host | None, baseline_under: i
             dns = cluster.hosts_in("hdfs_datanode")
             restarted = host if host is not None and host.in_group("hdfs_datanode") else None
             verdict = hdfs_verdict(info, fsn, dns, restarted, baseline_under)
+            if verdict.ok and restarted is not None:
+                dn = _datanode_check(cluster, restarted)
+                if not dn.ok:
+                    return GateCheck(False, dn.gate, dn.detail, verdict.data)
             if verdict.ok and host is not None and host.in_group("hdfs_journalnode"):
                 return _probe_gate_group(cluster, "hdfs_journalnode", host, verdict)
             return verdict
@@ -490,14 +529,18 @@ def ansible_restarter(cluster: Cluster) -> RestartFn:
 
 
 def rolling_restart(cluster: Cluster, roles: Iterable[str], *, limit: Iterable[str] = (),
-                    gate_timeout_s: float = GATE_TIMEOUT_S, restart: RestartFn | None = None,
+                    gate_timeout_s: float = GATE_TIMEOUT_S, wait_replication: bool = False,
+                    restart: RestartFn | None = None,
                     gate: GateFn | None = None, progress: Callable[[str], None] | None = None,
                     interval_s: float = GATE_INTERVAL_S) -> RollReport:
     """Restart `roles` (all deployed ones when empty) one host at a time, each host gated.
 
     Before a role's first host the role's gate must pass (waited up to `gate_timeout_s`); else nothing of
-    it is restarted. Raises BadInput for a role that is unknown or not deployed, or a limit naming no
-    host of them. Returns the report; `report.ok` is False when a gate or a restart failed.
+    it is restarted. `wait_replication`: HDFS hosts also wait until under-replicated blocks are back to
+    their count before the roll (a replication the NameNode scheduled to a DataNode while it restarted
+    is retried only after dfs.namenode.reconstruction.pending.timeout-sec, 5 min by default).
+    Raises BadInput for a role that is unknown or not deployed, or a limit naming no host of them.
+    Returns the report; `report.ok` is False when a gate or a restart failed.
     """
     started = time.monotonic()
     known = deployed_roles(cluster)
@@ -523,8 +566,8 @@ def rolling_restart(cluster: Cluster, roles: Iterable[str], *, limit: Iterable[s
                 report.precheck = GateCheck(False, f"{role}: {pre.gate}", pre.detail, pre.data)
                 report.pending = steps[i:]
                 break
-            # Under-replicated blocks before the roll (HDFS): the gates allow no more than that.
-            baselines[role] = _int(pre.data.get("under_replicated_blocks"))
+            # Under-replicated blocks before the roll (HDFS): with wait_replication no more are allowed.
+            baselines[role] = _int(pre.data.get("under_replicated_blocks")) if wait_replication else 10**9
         host = cluster.hosts[host_name]
         say(f"{role} on {host_name}: restarting")
         t0 = time.monotonic()

@@ -72,6 +72,10 @@ def restart(
     gate_timeout: Annotated[float, typer.Option(
         "--gate-timeout", metavar="SECONDS", min=1,
         help="With --rolling: how long one host may take to pass its gate.")] = 300.0,
+    wait_replication: Annotated[bool, typer.Option(
+        "--wait-replication", help="With --rolling: after each HDFS host also wait until under-replicated "
+        "blocks are back to their count before the roll (a transfer scheduled to a restarting DataNode is "
+        "retried only after dfs.namenode.reconstruction.pending.timeout-sec, 5 min by default).")] = False,
     limit: LimitOpt = None,
     check: CheckOpt = False,
     extra_vars: ExtraOpt = None,
@@ -100,7 +104,7 @@ def restart(
                  f"{', '.join(cluster.hosts)}.")
         say = None if json_out else (lambda m: err_console.print(f"[dim]{esc(m)}[/]", highlight=False))
         report = dayops.rolling_restart(cluster, roles, limit=hosts, gate_timeout_s=gate_timeout,
-                                        progress=say)
+                                        wait_replication=wait_replication, progress=say)
     if json_out:
         print_json(report.as_dict())
     else:

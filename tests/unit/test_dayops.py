@@ -413,3 +413,30 @@ def test_runs_show_says_which_plays_ran_and_where_it_failed() -> None:
     res = CliRunner().invoke(app, ["runs", "show", "last"])
     assert res.exit_code == 0, res.output
     assert "plays that ran:" in res.output and "ZooKeeper, HDFS (failed in HDFS)" in res.output
+
+
+def test_a_restarted_datanode_must_have_sent_a_block_report_since_it_started() -> None:
+    actor = {"ActorState": "RUNNING", "NamenodeAddress": "node1:8020", "LastBlockReport": "12"}
+    assert dayops.datanode_verdict("node2", {"BPServiceActorInfo": json.dumps([actor])}, 60_000).ok
+    old = dayops.datanode_verdict("node2", {"BPServiceActorInfo": json.dumps([actor])}, 5_000)
+    assert not old.ok and old.gate == "DataNode node2 block report sent"
+    starting = {**actor, "ActorState": "CONNECTING"}
+    assert not dayops.datanode_verdict("node2", {"BPServiceActorInfo": json.dumps([starting])}, 60_000).ok
+    assert dayops.datanode_verdict("node2", {}, 60_000).gate == "DataNode node2 registered"
+
+
+def test_replication_is_waited_for_only_when_asked(classroom: inventory.Cluster) -> None:
+    seen: list[int] = []
+
+    def gate(role: str, host: inventory.Host | None, baseline: int) -> GateCheck:
+        seen.append(baseline)
+        return GateCheck(True, "hdfs healthy", "", {"under_replicated_blocks": 4})
+
+    fake = FakeCluster()
+    dayops.rolling_restart(classroom, ["hdfs"], restart=fake.restart, gate=gate, gate_timeout_s=0,
+                           interval_s=0, limit=["node2"])
+    assert seen == [10**9, 10**9]
+    seen.clear()
+    dayops.rolling_restart(classroom, ["hdfs"], restart=fake.restart, gate=gate, gate_timeout_s=0,
+                           interval_s=0, limit=["node2"], wait_replication=True)
+    assert seen == [10**9, 4]  # the pre-check reads the count the hosts' gates compare with
