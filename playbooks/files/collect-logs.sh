@@ -8,14 +8,19 @@ host="$1"; out="$2"; since="$3"; paths="$4"; units="$5"
 work=$(mktemp -d /tmp/bigdata-logs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/$host/files" "$work/$host/journal"
+: > "$work/list"
 for p in $paths; do
     [ -e "$p" ] || continue
     if [ -n "$since" ]; then
-        find "$p" -type f -newermt "$since" -exec cp --parents -p -t "$work/$host/files" {} +
+        find "$p" -type f -newermt "$since" -print0 >> "$work/list"
     else
-        find "$p" -type f -exec cp --parents -p -t "$work/$host/files" {} +
+        find "$p" -type f -print0 >> "$work/list"
     fi
 done
+# Copied with their full paths under files/ (tar drops the leading /); a log growing while it is read
+# is taken as far as it was read.
+tar --null -T "$work/list" -cf - 2>/dev/null | tar -xpf - -C "$work/$host/files"
+rm -f "$work/list"
 for u in $units; do
     systemctl cat "$u.service" >/dev/null 2>&1 || continue
     if [ -n "$since" ]; then

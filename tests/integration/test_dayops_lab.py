@@ -1,8 +1,9 @@
 """Day-2 operations for real on the main job's lab (issue 15).
 
 In CI (cheap, on the session's `main_lab`):
-- a rolling restart of HDFS while a loop writes small files through WebHDFS loses no acknowledged write,
-  and every host passes its health gate; the cluster is healthy again afterwards;
+- a rolling restart of HDFS's DataNodes while a loop writes small files through WebHDFS loses no
+  acknowledged write, and every host passes its health gate; the cluster is healthy again afterwards
+  (opted in: the NameNode's host too);
 - `logs hdfs --since` brings each HDFS host's log files and journal back in one archive.
 These tests restart daemons, so they carry the `mutates_cluster` mark: conftest.py runs them after every
 other test of the session.
@@ -88,20 +89,22 @@ def test_rolling_restart_of_hdfs_during_a_write_loop_loses_no_write(main_lab: di
     from bigdata_admin.clients import webhdfs_client
 
     cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    # CI rolls the DataNodes (the write path; about 2 min on a busy lab); opted in, the NameNode too
+    # (its restart alone takes a minute and a half there, and refuses writes meanwhile).
+    roles_groups = ("hdfs_namenode", "hdfs_datanode", "hdfs_journalnode") if OPT_IN else ("hdfs_datanode",)
+    roll_hosts = [h.name for g in roles_groups for h in cluster.hosts_in(g)]
     folder = f"/tmp/dayops-roll-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with WriteLoop(cluster, folder) as loop:
         time.sleep(3)  # some writes before the first restart
-        report = dayops.rolling_restart(cluster, ["hdfs"], progress=print)
+        report = dayops.rolling_restart(cluster, ["hdfs"], limit=roll_hosts, progress=print)
         before_end = len(loop.acked)
         deadline = time.monotonic() + 30
         while len(loop.acked) < before_end + 3 and time.monotonic() < deadline:
             time.sleep(0.5)  # and some after the last one
     seconds = time.monotonic() - started
     assert report.ok, report.as_dict()
-    hosts = {h.name for g in ("hdfs_namenode", "hdfs_datanode", "hdfs_journalnode")
-             for h in cluster.hosts_in(g)}
-    assert [s.host for s in report.steps] and {s.host for s in report.steps} == hosts
+    assert [s.host for s in report.steps] and {s.host for s in report.steps} == set(roll_hosts)
     assert all(s.ok and s.gate == "hdfs healthy" for s in report.steps)
     client = webhdfs_client(cluster)
     lost = []
