@@ -240,11 +240,15 @@ def kafka_verdict(brokers: list[dict[str, Any]], topics: list[dict[str, Any]],
     lagging: list[str] = []
     partitions = 0
     for topic in topics:
+        name = topic.get("name", topic.get("topic"))
         for part in topic.get("partitions") or []:
             partitions += 1
-            replicas, isr = set(part.get("replicas") or []), set(part.get("isr") or [])
-            if _int(part.get("leader"), -1) < 0 or not replicas <= isr:
-                lagging.append(f"{topic.get('topic')}-{part.get('partition')}")
+            # kafka-python 3 names the fields as the protocol does; 2.x used the short names.
+            replicas = set(part.get("replica_nodes", part.get("replicas")) or [])
+            isr = set(part.get("isr_nodes", part.get("isr")) or [])
+            leader = _int(part.get("leader_id", part.get("leader")), -1)
+            if leader < 0 or not replicas <= isr:
+                lagging.append(f"{name}-{part.get('partition_index', part.get('partition'))}")
     data = {"brokers": len(brokers), "expected_brokers": len(expected), "partitions": partitions,
             "under_replicated_partitions": len(lagging)}
     if missing:

@@ -111,6 +111,13 @@ def test_kafka_gate_needs_every_broker_and_complete_isr() -> None:
     verdict = dayops.kafka_verdict(brokers, lag, hosts)
     assert not verdict.ok and verdict.gate == "in-sync replicas complete" and "2/2" in verdict.detail
     assert "t-0" in verdict.detail and "t-1" in verdict.detail
+    # kafka-python 3 answers with the protocol's field names.
+    v3 = [{"name": "t", "partitions": [{"partition_index": 4, "leader_id": 2, "replica_nodes": [1, 2],
+                                        "isr_nodes": [2]}]}]
+    lag3 = dayops.kafka_verdict(brokers, v3, hosts)
+    assert not lag3.ok and "t-4" in lag3.detail
+    v3[0]["partitions"][0]["isr_nodes"] = [1, 2]
+    assert dayops.kafka_verdict(brokers, v3, hosts).ok
     missing = dayops.kafka_verdict(brokers[:1], topics, hosts)
     assert missing.gate == "brokers registered" and "node2" in missing.detail
 
