@@ -212,6 +212,23 @@ def record_deploy(cluster: Cluster, deployed: Iterable[str], skipped: Mapping[st
     return path
 
 
+def record_destroy(cluster: Cluster, run_id: str = "", purged: bool = False) -> Path:
+    """Mark every group of the inventory's record destroyed (`bigdata-admin destroy`): status and smoke
+    then report them as not deployed, and a later deploy installs them again."""
+    record = load_record(cluster) or {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    groups: dict[str, Any] = dict(record.get("groups") or {})
+    for svc in services.SERVICES:
+        if cluster.has(svc.group):
+            groups[svc.group] = {"state": "destroyed", "at": now, "run": run_id, "data_purged": purged}
+    record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
+              "updated": now, "groups": groups}
+    path = record_path(cluster)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2))
+    return path
+
+
 def forget(cluster: Cluster) -> None:
     """Delete the inventory's deploy record and view (the hosts are gone)."""
     record_path(cluster).unlink(missing_ok=True)
@@ -236,6 +253,9 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
         if entry is None:
             out[svc.group] = (f"never deployed (run `bigdata-admin deploy -i {cluster.source} "
                               f"--tags {svc.role}`)")
+        elif entry.get("state") == "destroyed":
+            out[svc.group] = (f"destroyed at {entry.get('at', '?')} (run `bigdata-admin deploy -i "
+                              f"{cluster.source}` to deploy it again)")
         elif entry.get("state") != "deployed":
             out[svc.group] = f"skipped by the deploy of {entry.get('at', '?')}: {entry.get('reason', '')}"
     return out

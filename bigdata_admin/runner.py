@@ -67,6 +67,8 @@ class Failure:
     task: str
     message: str
     unreachable: bool = False
+    play: str = ""
+    """The play the task belongs to (e.g. `HDFS`); empty in runs recorded before it was kept."""
 
 
 @dataclass
@@ -81,6 +83,8 @@ class RunResult:
     label: str = "run"
     playbook: str = ""
     elapsed_s: float = 0.0
+    plays: list[str] = field(default_factory=list)
+    """The plays that started, in order (the last one is where a failed run stopped)."""
 
     @property
     def ok(self) -> bool:
@@ -101,6 +105,7 @@ class RunResult:
             "log": str(self.log_path),
             "recap": {h: asdict(r) for h, r in self.recap.items()},
             "failures": [asdict(f) for f in self.failures],
+            "plays": list(self.plays),
         }
 
 
@@ -231,9 +236,11 @@ def result_from_record(info: dict[str, Any]) -> RunResult:
         rc=int(info.get("rc", RC_FAILED)), status=str(info.get("status", "unknown")),
         recap={h: HostRecap(**{k: int(v) for k, v in r.items() if k in fields})
                for h, r in (info.get("recap") or {}).items()},
-        failures=[Failure(**f) for f in info.get("failures") or []],
+        failures=[Failure(**{k: v for k, v in f.items() if k in Failure.__dataclass_fields__})
+                  for f in info.get("failures") or []],
         run_dir=Path(info["run_dir"]), label=str(info.get("label", "run")),
-        playbook=str(info.get("playbook", "")), elapsed_s=float(info.get("elapsed_s") or 0))
+        playbook=str(info.get("playbook", "")), elapsed_s=float(info.get("elapsed_s") or 0),
+        plays=[str(p) for p in info.get("plays") or []])
 
 
 def prune_runs(keep: int = KEEP_RUNS) -> list[Path]:
@@ -283,6 +290,7 @@ class _Tracker:
 
     def __init__(self) -> None:
         self.play = ""
+        self.plays: list[str] = []
         self.task = ""
         self.task_uuid = ""
         self.started: set[str] = set()
@@ -300,6 +308,7 @@ class _Tracker:
         with self.lock:
             if kind == "playbook_on_play_start":
                 self.play = data.get("play", "") or data.get("name", "")
+                self.plays.append(self.play)
             elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
                 self.task = data.get("task", "") or data.get("name", "")
                 self.task_uuid = data.get("task_uuid", "")
@@ -316,9 +325,10 @@ class _Tracker:
                 if kind == "runner_on_ok":
                     self.task_results.setdefault(task, {})[host] = res
                 elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-                    self.failures.append(Failure(host, task, failure_message(res)))
+                    self.failures.append(Failure(host, task, failure_message(res), play=self.play))
                 elif kind == "runner_on_unreachable":
-                    self.failures.append(Failure(host, task, failure_message(res), unreachable=True))
+                    self.failures.append(Failure(host, task, failure_message(res), unreachable=True,
+                                                 play=self.play))
             elif kind == "playbook_on_stats":
                 self.stats = data
             elif kind == "verbose" and "ERROR!" in (event.get("stdout") or ""):
@@ -533,7 +543,7 @@ def run_playbook(
     _copy_log(run_dir)
     result = RunResult(rc=rc, status="canceled" if interrupted else status, recap=recap, failures=failures,
                        run_dir=run_dir, task_results=tracker.task_results, label=label, playbook=str(pb),
-                       elapsed_s=elapsed)
+                       elapsed_s=elapsed, plays=list(tracker.plays))
     meta.update(result.as_dict())
     meta.update({"ansible_rc": ansible_rc, "finished": datetime.now(UTC).isoformat(timespec="seconds")})
     (run_dir / RUN_FILE).write_text(json.dumps(meta, indent=2, default=str))

@@ -97,6 +97,9 @@ def deploy(
     skip_unavailable: Annotated[bool, typer.Option(
         "--skip-unavailable", help="Skip the services whose artifacts are not in the cache (listed with the "
         "fetch command) instead of failing.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the inventory's last deploy that failed: from the failed service's play "
+        "on, with that run's tags (`runs show` says what ran).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Deploy the cluster: validate, check the artifact cache, then run playbooks/site.yml.
@@ -111,6 +114,24 @@ def deploy(
     with domain_errors():
         extravars = runner.parse_extravars(extra_vars or [])
     tag_list, skip_list = _split(tags), _split(skip_tags)
+    if resume:
+        if tag_list or skip_list:
+            fail("--resume takes the tags of the deploy it continues; it cannot be combined with --tags or "
+                 "--skip-tags", "Drop --tags/--skip-tags, or drop --resume for a new deploy.")
+        from bigdata_admin import dayops
+
+        with domain_errors():
+            resumed = dayops.resume_plan(cluster)
+        if resumed is None:
+            if json_out:
+                print_json({"ok": True, "rc": 0, "resumed": None, "message": "nothing to resume"})
+            else:
+                console.print("nothing to resume: the last deploy of this inventory succeeded")
+            raise typer.Exit(0)
+        tag_list, skip_list = resumed.tags, resumed.skip_tags
+        if not json_out:
+            err_console.print(esc(f"resuming deploy {resumed.run_id} from play {resumed.failed_play!r}: "
+                                  f"tags {','.join(tag_list)}"), highlight=False)
     with domain_errors():
         plan = artifacts.deploy_artifacts(cluster, tag_list, skip_list)
     if plan.missing and not skip_unavailable:
@@ -195,34 +216,44 @@ def service_tags(names: list[str]) -> list[str]:
     return tags
 
 
+ServicesArg = Annotated[list[str] | None, typer.Argument(
+    help="Services to act on (zookeeper, hdfs, yarn, hbase, hive, kafka, storm, spark, redis, ...) "
+         "or their inventory groups; all when none.", show_default=False)]
+
+
+def operate(action: str, inventory: Path, services: list[str] | None, *, limit: str | None, check: bool,
+            extra_vars: list[str] | None, verbose: int, json_out: bool) -> None:
+    """Run the roles' `action` (stop, start, restart) for the services named (all when none); exits."""
+    from bigdata_admin import runner
+
+    _load_and_validate(inventory, json_out)
+    with domain_errors():
+        extravars = runner.parse_extravars(extra_vars or [])
+        tags = service_tags(services or [])
+    extravars["bigdata_action"] = action
+    # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
+    _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars,
+         limit=limit, tags=tags, skip_tags=[], check=check, diff=False, verbose=verbose,
+         json_out=json_out)
+
+
 def _operate(action: str) -> Any:
     def command(
         inventory: InventoryOpt,
-        services: Annotated[list[str] | None, typer.Argument(
-            help="Services to act on (zookeeper, hdfs, yarn, hbase, hive, kafka, storm, spark, redis, ...) "
-                 "or their inventory groups; all when none.", show_default=False)] = None,
+        services: ServicesArg = None,
         limit: LimitOpt = None,
         check: CheckOpt = False,
         extra_vars: ExtraOpt = None,
         verbose: VerboseOpt = 0,
         json_out: JsonOpt = False,
     ) -> None:
-        from bigdata_admin import runner
-
-        _load_and_validate(inventory, json_out)
-        with domain_errors():
-            extravars = runner.parse_extravars(extra_vars or [])
-            tags = service_tags(services or [])
-        extravars["bigdata_action"] = action
-        # stop.yml has the service plays in reverse order (HBase before HDFS before ZooKeeper).
-        _run("stop" if action == "stop" else "site", inventory, label=action, extravars=extravars,
-             limit=limit, tags=tags, skip_tags=[], check=check, diff=False, verbose=verbose,
-             json_out=json_out)
+        operate(action, inventory, services, limit=limit, check=check, extra_vars=extra_vars,
+                verbose=verbose, json_out=json_out)
 
     command.__doc__ = {
-        "stop": "Stop services (all, or those named) through the roles' stop action.",
-        "start": "Start services (all, or those named) through the roles' start action.",
-        "restart": "Restart services one node at a time, waiting for each to be healthy.",
+        "stop": "Stop services (all, or those named) in reverse dependency order through the roles' stop "
+                "action.",
+        "start": "Start services (all, or those named) in dependency order through the roles' start action.",
     }[action]
     command.__name__ = action
     return command
@@ -283,12 +314,17 @@ def runs_show(
     opts = {k: info.get(k) for k in ("limit", "tags", "skip_tags", "check", "diff") if info.get(k)}
     if opts:
         console.print(esc(f"options: {opts}"), highlight=False)
+    if result.plays:
+        first = result.failures[0].play if result.failures else ""
+        stopped = f" (failed in {first})" if first else ""
+        console.print(esc(f"plays that ran: {', '.join(dict.fromkeys(result.plays))}{stopped}"),
+                      highlight=False)
     runner.render(result, console)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.command("deploy")(deploy)
-    for action in ("stop", "start", "restart"):
+    for action in ("stop", "start"):
         app.command(action)(_operate(action))
     app.add_typer(runs_app, name="runs")

@@ -19,6 +19,12 @@ import pytest
 from bigdata_admin.procs import pid_alive
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `mutates_cluster` (rolling restarts, destroy) run after every other test, in their
+    own order: the others see the main lab as its deploy left it."""
+    items.sort(key=lambda item: item.get_closest_marker("mutates_cluster") is not None)
+
+
 def _lab_skip_reason() -> str | None:
     if os.geteuid() != 0:
         return "the lab needs root (network namespaces, mounts, systemd-nspawn)"

@@ -1,0 +1,220 @@
+"""Day-2 operations for real on the main job's lab (issue 15).
+
+In CI (cheap, on the session's `main_lab`):
+- a rolling restart of HDFS's DataNodes while a loop writes small files through WebHDFS loses no
+  acknowledged write, and every host passes its health gate; the cluster is healthy again afterwards
+  (opted in: the NameNode's host too);
+- `logs hdfs --since` brings each HDFS host's log files and journal back in one archive.
+These tests restart daemons, so they carry the `mutates_cluster` mark: conftest.py runs them after every
+other test of the session.
+
+Opt-in (BIGDATA_TEST_DAYOPS_LAB=1; minutes, and they take the whole lab down and up again):
+- rolling restarts of HBase and Kafka pass their gates (regions online, in-sync replicas complete);
+- `destroy` without --purge-data leaves the data and nothing running; a new deploy finds it (the
+  NameNode keeps its cluster id and a file written before reads back).
+Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BIGDATA_LAB_KEEP=1.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labtools import main_lab_cluster
+
+from bigdata_admin import dayops, inventory
+from bigdata_admin.health.status import collect
+
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster]
+
+HDFS_NEEDED = (("hdfs_namenode", "the HDFS NameNode"), ("hdfs_datanode", "HDFS DataNodes"))
+OPT_IN = os.environ.get("BIGDATA_TEST_DAYOPS_LAB") == "1"
+opt_in = pytest.mark.skipif(not OPT_IN, reason="takes minutes and restarts or redeploys the whole lab: "
+                            "set BIGDATA_TEST_DAYOPS_LAB=1 to run it")
+
+
+def _wait_all_healthy(cluster: Any, timeout: float = 180) -> Any:
+    """status of every deployed service, looked at until healthy or `timeout` seconds went by."""
+    deadline = time.monotonic() + timeout
+    report = collect(cluster)
+    while not report.healthy and time.monotonic() < deadline:
+        time.sleep(3)
+        report = collect(cluster)
+    return report
+
+
+class WriteLoop:
+    """Writes small files through WebHDFS until stopped; keeps the acknowledged ones."""
+
+    def __init__(self, cluster: Any, folder: str) -> None:
+        self.cluster, self.folder = cluster, folder
+        self.acked: dict[str, bytes] = {}
+        self.failed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from bigdata_admin.clients import webhdfs_client
+
+        i = 0
+        while not self._stop.is_set():
+            path, body = f"{self.folder}/f-{i:05d}", f"write {i} {uuid.uuid4()}\n".encode()
+            i += 1
+            try:
+                webhdfs_client(self.cluster, timeout=10).write(path, data=body, overwrite=True)
+            except Exception as exc:  # any failure: not acknowledged, try the next one
+                self.failed.append(f"{path}: {type(exc).__name__}: {str(exc)[:120]}")
+                time.sleep(0.5)
+                continue
+            self.acked[path] = body
+            time.sleep(0.2)
+
+    def __enter__(self) -> WriteLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def test_rolling_restart_of_hdfs_during_a_write_loop_loses_no_write(main_lab: dict[str, Any],
+                                                                    record_property: Any) -> None:
+    from bigdata_admin.clients import webhdfs_client
+
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    # CI rolls the DataNodes (the write path; about 2 min on a busy lab); opted in, the NameNode too
+    # (its restart alone takes a minute and a half there, and refuses writes meanwhile).
+    roles_groups = ("hdfs_namenode", "hdfs_datanode", "hdfs_journalnode") if OPT_IN else ("hdfs_datanode",)
+    roll_hosts = [h.name for g in roles_groups for h in cluster.hosts_in(g)]
+    folder = f"/tmp/dayops-roll-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    with WriteLoop(cluster, folder) as loop:
+        time.sleep(3)  # some writes before the first restart
+        report = dayops.rolling_restart(cluster, ["hdfs"], limit=roll_hosts, progress=print)
+        before_end = len(loop.acked)
+        deadline = time.monotonic() + 30
+        while len(loop.acked) < before_end + 3 and time.monotonic() < deadline:
+            time.sleep(0.5)  # and some after the last one
+    seconds = time.monotonic() - started
+    assert report.ok, report.as_dict()
+    assert [s.host for s in report.steps] and {s.host for s in report.steps} == set(roll_hosts)
+    assert all(s.ok and s.gate == "hdfs healthy" for s in report.steps)
+    client = webhdfs_client(cluster)
+    lost = []
+    for path, body in loop.acked.items():
+        with client.read(path) as reader:
+            if reader.read() != body:
+                lost.append(path)
+    record_property("writes_acknowledged", len(loop.acked))
+    record_property("writes_refused", len(loop.failed))
+    print(f"rolling restart of HDFS: {len(report.steps)} host(s) in {report.seconds:.1f} s; "
+          f"{len(loop.acked)} writes acknowledged, {len(loop.failed)} refused during restarts, "
+          f"{len(lost)} lost; test {seconds:.1f} s")
+    assert len(loop.acked) >= 10 and not lost, (lost[:5], loop.failed[:5])
+    client.delete(folder, recursive=True)
+    health = _wait_all_healthy(cluster)
+    assert health.healthy, [(r.host, r.group, r.problem) for r in health.unhealthy]
+
+
+def test_logs_bring_every_hdfs_hosts_files_and_journal_into_one_archive(main_lab: dict[str, Any],
+                                                                       tmp_path: Path) -> None:
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    out = tmp_path / "logs.tar.gz"
+    report = dayops.collect_logs(cluster, ["hdfs"], since=dayops.parse_since("1d"), output=out)
+    assert report.archive == out and not report.missing
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+    nn = cluster.hosts_in("hdfs_namenode")[0].name
+    dn = cluster.hosts_in("hdfs_datanode")[0].name
+    assert any(n.endswith(f"/{nn}/journal/hdfs-namenode.log") for n in names), names[:20]
+    assert any(n.endswith(f"/{dn}/journal/hdfs-datanode.log") for n in names), names[:20]
+    assert any(f"/{nn}/files/" in n and "namenode" in n for n in names), names[:20]
+    assert set(report.hosts) == {h.name for g in ("hdfs_namenode", "hdfs_datanode", "hdfs_journalnode")
+                                 for h in cluster.hosts_in(g)}
+
+
+@opt_in
+def test_rolling_restart_of_hbase_and_kafka_passes_their_gates(main_lab: dict[str, Any]) -> None:
+    cluster = main_lab_cluster(main_lab, (("hbase_regionserver", "HBase RegionServers"),
+                                          ("kafka_broker", "Kafka brokers")))
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    topic = f"dayops-{uuid.uuid4().hex[:6]}"
+    brokers = len(cluster.hosts_in("kafka_broker"))
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=min(3, brokers))])
+    finally:
+        admin.close()
+    report = dayops.rolling_restart(cluster, ["hbase", "kafka"], progress=print)
+    assert report.ok, report.as_dict()
+    gates = {(s.role, s.gate) for s in report.steps}
+    assert gates == {("hbase", "hbase healthy"), ("kafka", "kafka healthy")}, gates
+    kafka_steps = [s for s in report.steps if s.role == "kafka"]
+    assert all("fully in sync" in s.detail for s in kafka_steps)
+    for role in ("hbase", "kafka"):
+        steps = [s for s in report.steps if s.role == role]
+        print(f"{role}: {len(steps)} host(s), " + ", ".join(f"{s.host} {s.restart_s + s.gate_s:.1f} s"
+                                                          for s in steps))
+    assert _wait_all_healthy(cluster).healthy
+
+
+@opt_in
+def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+
+    from bigdata_admin import deployment
+    from bigdata_admin.clients import webhdfs_client
+    from bigdata_admin.health import remote
+    from bigdata_admin.health.probes_hadoop import jmx
+
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    roles = dayops.deployed_roles(cluster)
+    nn = cluster.hosts_in("hdfs_namenode")[0]
+    nn_http = int(cluster.var("hdfs_namenode_http_port"))
+
+    def cluster_id() -> str:
+        return str(jmx(nn.address or nn.name, nn_http, "Hadoop:service=NameNode,name=NameNodeInfo")[0]
+                   ["ClusterId"])
+
+    before_id = cluster_id()
+    path, body = f"/tmp/dayops-destroy-{uuid.uuid4().hex[:8]}", b"written before destroy\n"
+    webhdfs_client(cluster).write(path, data=body)
+    started = time.monotonic()
+    cli = [sys.executable, "-m", "bigdata_admin"]
+    refused = subprocess.run([*cli, "destroy", "-i", str(cluster.source)], capture_output=True, text=True,
+                             check=False)
+    assert refused.returncode == 2 and "--yes-i-really-really-mean-it" in refused.stderr
+    gone = subprocess.run([*cli, "destroy", "-i", str(cluster.source), "--yes-i-really-really-mean-it"],
+                          capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "160"})
+    destroy_s = time.monotonic() - started
+    assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr[-3000:]
+    data_root = str(cluster.var("bigdata_data_root"))
+    for host in cluster.hosts.values():
+        left = remote.run(host, ["pgrep", "-af", f"{cluster.var('bigdata_install_root')}/"], timeout=30)
+        assert left.rc == 1, (host.name, left.stdout)  # nothing of the stack runs
+        kept = remote.run(host, ["test", "-d", data_root], become=True, timeout=30)
+        assert kept.ok, f"{data_root} gone on {host.name}"
+    assert "destroyed at" in deployment.not_deployed(cluster)["hdfs_namenode"]
+    started = time.monotonic()
+    tags = ",".join(["common", "java", *roles])
+    again = subprocess.run([*cli, "deploy", "-i", str(cluster.source), "--tags", tags], capture_output=True,
+                           text=True, check=False, env={**os.environ, "COLUMNS": "160"})
+    deploy_s = time.monotonic() - started
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    print(f"destroy {destroy_s:.1f} s, deploy again ({tags}) {deploy_s:.1f} s")
+    assert cluster_id() == before_id  # not re-formatted
+    cluster = inventory.load(cluster.source)
+    with webhdfs_client(cluster).read(path) as reader:
+        assert reader.read() == body
+    assert _wait_all_healthy(cluster).healthy
