@@ -118,7 +118,8 @@ def read_roster(path: Path) -> list[RosterRow]:
     problems: list[str] = []
     rows: list[RosterRow] = []
     seen: dict[str, int] = {}
-    for n, raw in enumerate(reader, start=2):
+    for raw in reader:
+        n = reader.line_num  # the physical line: blank lines count, as a spreadsheet shows them
         rec = {str(k).strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(rec.values()):
             continue
