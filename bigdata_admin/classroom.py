@@ -8,7 +8,7 @@ A classroom is a directory:
     DIR/logs/NAME-deploy.log      each student's deploy output
 
     roster = read_roster(Path("roster.csv"))             # -> list[RosterRow]; BadInput naming rows
-    made = create(roster, Path("DIR"), profile="slim")    # -> list[StudentInventory]; nothing written on error
+    made = create(roster, Path("DIR"), profile="slim")    # -> list[StudentInventory]; BadInput: none written
     results = deploy(Path("DIR"), parallel=3)            # -> list[DeployResult]
     grid = status(Path("DIR"))                           # -> ClassroomStatus (students x services)
     html = render_html(grid, refresh_s=10)               # one self-contained page
@@ -105,8 +105,8 @@ def read_roster(path: Path) -> list[RosterRow]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise BadInput(f"cannot read the roster {path}: {exc.strerror}",
-                       fix="Pass a CSV file with --roster (columns student,memory_mb[,host,address,ssh_user]).") \
-            from exc
+                       fix="Pass a CSV file with --roster "
+                           "(columns student,memory_mb[,host,address,ssh_user]).") from exc
     reader = csv.DictReader(text.splitlines())
     columns = [c.strip().lower() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -205,7 +205,7 @@ def layout_for(profile: str | None, template: str | None) -> Layout:
             raise BadInput(f"unknown template {template!r}", fix=f"Use one of: {', '.join(TEMPLATES)}.")
         tdir = paths.inventory_templates_dir() / template
         data = yaml.safe_load((tdir / "hosts.yml").read_text()) or {}
-        gv = yaml.safe_load((tdir / "group_vars" / "all.yml").read_text()) or {}
+        tvars = yaml.safe_load((tdir / "group_vars" / "all.yml").read_text()) or {}
         top = data.get("all") or {}
         hosts: dict[str, list[str]] = {h: [] for h in (top.get("hosts") or {})}
         for group, node in (top.get("children") or {}).items():
@@ -214,7 +214,7 @@ def layout_for(profile: str | None, template: str | None) -> Layout:
         host_vars = {h: {k: v for k, v in (hv or {}).items()
                          if k not in ("ansible_host", "ansible_connection", "bigdata_host_memory_mb")}
                      for h, hv in (top.get("hosts") or {}).items()}
-        return Layout(f"template:{template}", hosts, dict(gv), host_vars)
+        return Layout(f"template:{template}", hosts, dict(tvars), host_vars)
     name = profile or "slim"
     if name not in PROFILES:
         raise BadInput(f"unknown profile {name!r}", fix=f"Use one of: {', '.join(PROFILES)}.")
@@ -348,7 +348,8 @@ def plan(roster: list[RosterRow], layout: Layout, *, hosts_file: dict[str, str] 
         for name, slot, addr in zip(names, slots, addresses, strict=True):
             hv: dict[str, Any] = {"ansible_host": addr, "bigdata_host_memory_mb": r.memory_mb,
                                   **layout.host_vars.get(slot, {})}
-            hosts[name] = {"address": addr, "memory_mb": r.memory_mb, "groups": layout.hosts[slot], "vars": hv}
+            hosts[name] = {"address": addr, "memory_mb": r.memory_mb, "groups": layout.hosts[slot],
+                           "vars": hv}
         all_vars = dict(lab_vars)
         if r.ssh_user:
             all_vars["ansible_user"] = r.ssh_user
@@ -365,7 +366,8 @@ def plan(roster: list[RosterRow], layout: Layout, *, hosts_file: dict[str, str] 
     return out
 
 
-def create(roster: list[RosterRow], directory: Path, *, profile: str | None = None, template: str | None = None,
+def create(roster: list[RosterRow], directory: Path, *, profile: str | None = None,
+           template: str | None = None,
            hosts_file: Path | None = None, address_range: str | None = None,
            force: bool = False) -> list[StudentInventory]:
     """Write one inventory per student under `directory`/students and the classroom record.
@@ -678,7 +680,8 @@ class ClassroomStatus:
         return {"healthy": self.healthy, "seconds": round(self.seconds, 2), "taken": self.taken,
                 "services": self.services, "counts": self.counts(),
                 "students": [{"student": s.student, "healthy": s.healthy,
-                              "services": {k: {"state": c.state, "detail": c.detail} for k, c in s.cells.items()}}
+                              "services": {k: {"state": c.state, "detail": c.detail}
+                                           for k, c in s.cells.items()}}
                              for s in self.students]}
 
 
@@ -817,13 +820,15 @@ def render_html(st: ClassroomStatus, refresh_s: float | None = None, title: str 
             c = s.cells.get(svc, Cell(ABSENT))
             cls = c.state.replace(" ", "-")
             tds.append(f'<td class="cell {cls}" data-student="{e(s.student)}" data-service="{e(svc)}" '
-                       f'data-state="{e(c.state)}" title="{e(c.detail)}">{_SYMBOL[c.state]} {e(c.state)}</td>')
+                       f'data-state="{e(c.state)}" title="{e(c.detail)}">'
+                       f"{_SYMBOL[c.state]} {e(c.state)}</td>")
         body.append(f'<tr data-student="{e(s.student)}">' + "".join(tds) + "</tr>")
     counts = st.counts()
     verdict_cls = "good" if st.healthy else "bad"
     body += ["</tbody>", "</table>",
              f'<p class="summary"><span class="{verdict_cls}" id="verdict">'
-             f"{counts[HEALTHY]} healthy, {counts[DOWN]} down, {counts[NOT_DEPLOYED]} not deployed</span></p>",
+             f"{counts[HEALTHY]} healthy, {counts[DOWN]} down, {counts[NOT_DEPLOYED]} not deployed"
+             "</span></p>",
              "</body>", "</html>"]
     return "\n".join(head + body) + "\n"
 
@@ -888,7 +893,8 @@ def wipe_pilot_data(cluster: Any) -> list[str]:
 
             from bigdata_admin.pilot.endpoints import kafka_bootstrap
 
-            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster), client_id="bigdata-admin-reset",
+            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster),
+                                     client_id="bigdata-admin-reset",
                                      request_timeout_ms=20000)
             try:
                 if PILOT_TOPIC in admin.list_topics():
@@ -926,7 +932,8 @@ class ResetResult:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {"student": self.student, "ok": self.ok, "steps": self.steps, "seconds": round(self.seconds, 1)}
+        return {"student": self.student, "ok": self.ok, "steps": self.steps,
+                "seconds": round(self.seconds, 1)}
 
 
 def reset(directory: Path, student: str, log: Callable[[str], None] | None = None) -> ResetResult:
@@ -946,7 +953,8 @@ def reset(directory: Path, student: str, log: Callable[[str], None] | None = Non
     steps += wipe_pilot_data(cluster)
     say(f"{s.student}: restarting services")
     rc2, out2 = _bigdata_admin("restart", "-i", str(s.inventory), "--json")
-    steps.append("restart: ok" if rc2 == 0 else f"restart: failed (rc {rc2}): {out2.strip().splitlines()[-1:]}")
+    steps.append("restart: ok" if rc2 == 0 else
+                 f"restart: failed (rc {rc2}): {out2.strip().splitlines()[-1:]}")
     ok = rc == 0 and rc2 == 0 and not any(": failed" in x for x in steps)
     return ResetResult(s.student, ok, steps, time.monotonic() - started)
 
@@ -962,7 +970,8 @@ def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2) ->
     def one(s: StudentInventory) -> ResetResult:
         started = time.monotonic()
         rc, out = _bigdata_admin("stop", "-i", str(s.inventory), "--json")
-        steps = ["stop: ok" if rc == 0 else f"stop: failed (rc {rc})"]
+        last = (out.strip().splitlines() or [""])[-1][:200]
+        steps = ["stop: ok" if rc == 0 else f"stop: failed (rc {rc}): {last}"]
         if rc == 0:
             with contextlib.suppress(BadInput):
                 deployment.forget(inv.load(s.inventory))

@@ -33,7 +33,8 @@ class Profile(StrEnum):
 
 @classroom_app.command("create")
 def create(
-    roster: Annotated[Path, typer.Option("--roster", "-r", help="CSV: student,memory_mb[,host,address,ssh_user,"
+    roster: Annotated[Path, typer.Option("--roster", "-r",
+                                         help="CSV: student,memory_mb[,host,address,ssh_user,"
                                          "ssh_key,lab] (header first).", show_default=False)],
     directory: DirOpt,
     template: Annotated[Template | None, typer.Option(
@@ -42,9 +43,11 @@ def create(
         "--profile", "-p", help="One host per student: slim (ZooKeeper, HDFS, YARN, Hive, Kafka) or mini "
         "(without Hive). Default: slim when no --template.")] = None,
     hosts_file: Annotated[Path | None, typer.Option(
-        "--hosts-file", help="/etc/hosts-style file giving the addresses of the roster's host names.")] = None,
+        "--hosts-file", help="/etc/hosts-style file giving the addresses of the roster's host names.")] \
+        = None,
     address_range: Annotated[str | None, typer.Option(
-        "--address-range", help="Hand out addresses from CIDR (10.0.0.0/24) or START-END to rows without one.")]
+        "--address-range",
+        help="Hand out addresses from CIDR (10.0.0.0/24) or START-END to rows without one.")]
     = None,
     force: Annotated[bool, typer.Option("--force", help="Write over an existing classroom in DIR.")] = False,
     json_out: JsonOpt = False,
@@ -67,7 +70,8 @@ def create(
         console.print(esc(f"  {m.student}: {m.inventory} ("
                           + ", ".join(f"{h} {a}" for h, a in m.hosts.items()) + f", {m.memory_mb} MiB)"),
                       highlight=False)
-    console.print(f"[green]wrote {len(made)} student inventories[/] to {esc(str(directory))}", highlight=False)
+    console.print(f"[green]wrote {len(made)} student inventories[/] to {esc(str(directory))}",
+                  highlight=False)
     console.print(esc(f"next: bigdata-admin classroom check --dir {directory}  |  "
                       f"bigdata-admin classroom deploy --dir {directory} --parallel 3"), highlight=False)
 
@@ -139,7 +143,8 @@ def deploy(
 
     def on_start(name: str) -> None:
         if not json_out:
-            console.print(f"[dim]{time.monotonic() - started:6.0f}s[/] {esc(name)}: deploying", highlight=False)
+            console.print(f"[dim]{time.monotonic() - started:6.0f}s[/] {esc(name)}: deploying",
+                          highlight=False)
 
     def on_done(r: classroom.DeployResult) -> None:
         if json_out:
@@ -165,7 +170,8 @@ def deploy(
                           f"({elapsed:.0f} s, {total} student(s) in the classroom):", highlight=False)
         for r in failed:
             err_console.print(f"  {esc(r.student)}: {esc(r.summary)}", highlight=False)
-        err_console.print(esc(f"fix: look at the logs, then `bigdata-admin classroom deploy --dir {directory} "
+        err_console.print(esc("fix: look at the logs, then "
+                              f"`bigdata-admin classroom deploy --dir {directory} "
                               "--resume`"), highlight=False)
     else:
         console.print(f"[bold green]all {len(results)} deploy(s) ok[/] in {elapsed:.0f} s "
@@ -178,10 +184,12 @@ def status(
     directory: DirOpt,
     json_out: JsonOpt = False,
     html_file: Annotated[Path | None, typer.Option(
-        "--html", metavar="FILE", help="Also write one self-contained HTML page of the grid (for a projector).")]
+        "--html", metavar="FILE",
+        help="Also write one self-contained HTML page of the grid (for a projector).")]
     = None,
     watch: Annotated[float | None, typer.Option(
-        "--watch", "-w", metavar="SECONDS", min=1.0, help="Probe again every SECONDS until Ctrl-C (the HTML page "
+        "--watch", "-w", metavar="SECONDS", min=1.0,
+        help="Probe again every SECONDS until Ctrl-C (the HTML page "
         "reloads itself as often).")] = None,
     student: StudentsOpt = None,
 ) -> None:
@@ -247,7 +255,8 @@ def reset(
         print_json(result.as_dict())
     else:
         for step in result.steps:
-            console.print(f"  {'[red]✗[/]' if 'failed' in step else '[green]✓[/]'} {esc(step)}", highlight=False)
+            mark = "[red]✗[/]" if "failed" in step else "[green]✓[/]"
+            console.print(f"  {mark} {esc(step)}", highlight=False)
         verdict = "[bold green]reset[/]" if result.ok else "[bold red]reset incomplete[/]"
         console.print(f"{verdict} {esc(result.student)} in {result.seconds:.0f} s", highlight=False)
     raise typer.Exit(0 if result.ok else 1)
@@ -259,7 +268,8 @@ DESTROY_FLAG = "--yes-stop-every-student-cluster"
 @classroom_app.command("destroy")
 def destroy(
     directory: DirOpt,
-    confirm: Annotated[bool, typer.Option(DESTROY_FLAG, help="Confirm: every student's services stop.")] = False,
+    confirm: Annotated[bool, typer.Option(DESTROY_FLAG,
+                                          help="Confirm: every student's services stop.")] = False,
     student: StudentsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -106,7 +106,8 @@ def _up_students(name: str, students: int, profile: str, rebuild_image: bool, js
                     "seconds": round(time.monotonic() - started, 1)})
         return
     console.print(esc(f"{students} student lab(s) up ({need} MiB each); roster: {roster}\n"
-                      f"next: bigdata-admin classroom create --roster {roster} --dir CLASSDIR --profile {profile}"),
+                      f"next: bigdata-admin classroom create --roster {roster} --dir CLASSDIR "
+                      f"--profile {profile}"),
                   highlight=False)
 
 

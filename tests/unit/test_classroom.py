@@ -104,7 +104,8 @@ def test_bad_roster_names_the_rows_and_writes_nothing(tmp_path: Path) -> None:
     text = ("student,address,memory_mb\nalice,10.0.0.1,8192\nbob,10.0.0.1,8192\ncarol,10.0.0.3,1024\n"
             "dave,,8192\n")
     roster = _write(tmp_path, text)
-    result = runner.invoke(app, ["classroom", "create", "--roster", str(roster), "--dir", str(tmp_path / "c")])
+    result = runner.invoke(app, ["classroom", "create", "--roster", str(roster),
+                                 "--dir", str(tmp_path / "c")])
     assert result.exit_code == 2, result.output
     out = " ".join(result.output.split())
     assert "row 3 (bob): address 10.0.0.1 overlaps with row 2 (alice)" in out
@@ -307,7 +308,8 @@ def test_status_cli_json_and_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert human.exit_code == 1 and "1 down" in human.output
 
 
-def test_status_of_never_deployed_students_probes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_of_never_deployed_students_probes_nothing(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     d = _classroom(tmp_path, 2)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
