@@ -410,6 +410,23 @@ def create(roster: list[RosterRow], directory: Path, *, profile: str | None = No
     return made
 
 
+def adopt(directory: Path, inventories: dict[str, Path]) -> list[StudentInventory]:
+    """Make `directory` a classroom of existing inventories (student -> inventory path), e.g. clusters
+    deployed before classroom mode. Raises BadInput as `inventory.load` does."""
+    from bigdata_admin import inventory as inv
+
+    made = []
+    for n, (student, path) in enumerate(inventories.items(), start=2):
+        cluster = inv.load(path)
+        made.append(StudentInventory(student, n, Path(path).resolve(),
+                                     {h.name: h.address or h.name for h in cluster.hosts.values()},
+                                     max((h.memory_mb for h in cluster.hosts.values()), default=0)))
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {"version": 1, "layout": "adopted", "created": _now(), "students": [m.as_dict() for m in made]}
+    (directory / CLASSROOM_FILE).write_text(json.dumps(record, indent=2))
+    return made
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
