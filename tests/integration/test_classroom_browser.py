@@ -72,9 +72,10 @@ def pixels_of(png: Path, colour: tuple[int, int, int]) -> int:
 
 def test_grid_page_in_headless_chromium(tmp_path: Path) -> None:
     ok = {s: cr.Cell(cr.HEALTHY, "1 healthy") for s in ("zookeeper", "hdfs", "yarn", "kafka")}
-    grid = cr.grid([cr.StudentStatus("alice", dict(ok)),
-                    cr.StudentStatus("bob", {**ok, "kafka": cr.Cell(cr.DOWN, "unit kafka.service is inactive")}),
-                    cr.StudentStatus("carol", {**ok, "yarn": cr.Cell(cr.NOT_DEPLOYED, "never deployed")})], 0.4)
+    down = cr.Cell(cr.DOWN, "unit kafka.service is inactive")
+    grid = cr.grid([cr.StudentStatus("alice", dict(ok)), cr.StudentStatus("bob", {**ok, "kafka": down}),
+                    cr.StudentStatus("carol", {**ok, "yarn": cr.Cell(cr.NOT_DEPLOYED, "never deployed")})],
+                   0.4)
     page = cr.write_html(tmp_path / "class.html", grid, refresh_s=5)
     png = tmp_path / "class.png"
     dom = browse(page, png)
