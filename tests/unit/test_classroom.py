@@ -355,3 +355,27 @@ def test_lab_roster_feeds_create(tmp_path: Path) -> None:
     roster = cr.write_lab_roster(tmp_path / "r.csv", [("student1", "class-s1", "10.213.7.11")], 4096)
     rows = cr.read_roster(roster)
     assert rows[0].lab == "class-s1" and rows[0].host == "h1" and rows[0].addresses == ["10.213.7.11"]
+
+
+def test_status_watch_rewrites_the_page_with_a_meta_refresh(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.commands import classroom as cmd
+
+    d = _classroom(tmp_path, 1)
+    probes = [0]
+
+    def fake_status(directory: Path, students: Any = ()) -> cr.ClassroomStatus:
+        probes[0] += 1
+        return _grid()
+
+    def sleep(_s: float) -> None:
+        if probes[0] >= 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cr, "status", fake_status)
+    monkeypatch.setattr(cmd.time, "sleep", sleep)
+    page = tmp_path / "grid.html"
+    result = runner.invoke(app, ["classroom", "status", "--dir", str(d), "--watch", "3", "--html", str(page)])
+    assert result.exit_code == 1, result.output
+    assert probes[0] == 2
+    assert '<meta http-equiv="refresh" content="3">' in page.read_text()
