@@ -633,6 +633,27 @@ def missing_artifacts(directory: Path) -> tuple[list[str], list[str]]:
     return list(files), list(commands)
 
 
+def fetch_missing(directory: Path, reporter: Any = None) -> tuple[list[str], list[str]]:
+    """Fetch what any student's deploy lacks into the shared artifact cache, each file once (a file one
+    student's fetch brought is cached for the next). Returns (files fetched, `file: why` failures)."""
+    from bigdata_admin import artifacts
+    from bigdata_admin import inventory as inv
+
+    fetched: dict[str, None] = {}
+    failed: dict[str, str] = {}
+    for s in load(directory):
+        cluster = inv.load(s.inventory)
+        missing = [a for a in artifacts.deploy_artifacts(cluster, [], []).missing if a.filename not in failed]
+        if not missing:
+            continue
+        for o in artifacts.fetch(cluster, sorted({a.component for a in missing}), reporter=reporter):
+            if o.ok and o.action == "fetched":
+                fetched[o.artifact.filename] = None
+            elif not o.ok:
+                failed[o.artifact.filename] = o.message.splitlines()[0] if o.message else o.action
+    return list(fetched), [f"{f}: {why}" for f, why in failed.items()]
+
+
 @contextlib.contextmanager
 def artifact_server(bind: str | None) -> Iterator[list[str]]:
     """With `bind` (`ADDR` or `ADDR:PORT`): serve the artifact cache once for all students during the

@@ -119,6 +119,8 @@ def deploy(
     = None,
     skip_unavailable: Annotated[bool, typer.Option(
         "--skip-unavailable", help="Pass --skip-unavailable to every deploy.")] = False,
+    fetch: Annotated[bool, typer.Option(
+        "--fetch", help="First fetch what any student lacks into the shared cache, each file once.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Deploy every student's cluster with bounded parallelism: one line per student, failures collected.
@@ -130,6 +132,13 @@ def deploy(
 
     with domain_errors():
         students = classroom.load(directory)
+        if fetch:
+            got, failures = classroom.fetch_missing(directory)
+            if not json_out:
+                console.print(esc(f"fetched {len(got)} artifact(s) once for all students"
+                                  + (f": {', '.join(got)}" if got else "")), highlight=False)
+                for line in failures:
+                    err_console.print(f"[red]fetch failed[/] {esc(line)}", highlight=False)
         missing, commands = classroom.missing_artifacts(directory)
     if missing and not skip_unavailable:
         if json_out:

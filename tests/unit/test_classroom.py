@@ -379,3 +379,31 @@ def test_status_watch_rewrites_the_page_with_a_meta_refresh(tmp_path: Path,
     assert result.exit_code == 1, result.output
     assert probes[0] == 2
     assert '<meta http-equiv="refresh" content="3">' in page.read_text()
+
+
+def test_artifacts_are_fetched_once_for_all_students(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from bigdata_admin import artifacts
+
+    d = _classroom(tmp_path, 3)
+    cache: set[str] = set()
+    kafka = SimpleNamespace(filename="kafka-4.1.1-maven.tar.gz", component="kafka")
+    fetches: list[str] = []
+
+    def plan(cluster: Any, tags: Any, skip: Any) -> Any:
+        return SimpleNamespace(missing=[] if kafka.filename in cache else [kafka],
+                               fetch_command=f"bigdata-admin artifacts fetch -i {cluster.source} kafka")
+
+    def fetch(cluster: Any, components: Any, reporter: Any = None) -> list[Any]:
+        fetches.append(cluster.name)
+        cache.add(kafka.filename)
+        return [SimpleNamespace(artifact=kafka, ok=True, action="fetched", message="")]
+
+    monkeypatch.setattr(artifacts, "deploy_artifacts", plan)
+    monkeypatch.setattr(artifacts, "fetch", fetch)
+    missing, commands = cr.missing_artifacts(d)
+    assert missing == [kafka.filename] and len(commands) == 3
+    assert cr.fetch_missing(d) == ([kafka.filename], [])
+    assert fetches == ["s1"]
+    assert cr.missing_artifacts(d) == ([], [])
