@@ -888,77 +888,91 @@ def _bigdata_admin(*args: str, timeout_s: float = 1800) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def wipe_pilot_data(cluster: Any) -> list[str]:
+def _wipe_hdfs(cluster: Any) -> str:
+    from bigdata_admin.clients import webhdfs_client
+
+    client = webhdfs_client(cluster)
+    return "; ".join(f"{'removed' if client.delete(d, recursive=True) else 'no'} {d}"
+                     for d in PILOT_HDFS_DIRS)
+
+
+def _wipe_hive(cluster: Any) -> str:
+    from bigdata_admin import sqlclient
+
+    conn = sqlclient.connect_to(cluster, "hive", timeout=30)
+    try:
+        tables = [str(r[0]) for r in sqlclient.query(conn, "SHOW TABLES")]
+        pilot = [t for t in tables if PILOT_TABLE_RE.match(t)]
+        for t in pilot:
+            sqlclient.query(conn, f"DROP TABLE IF EXISTS `{t}`")
+        return f"dropped {len(pilot)} table(s){': ' + ', '.join(pilot) if pilot else ''}"
+    finally:
+        conn.close()
+
+
+def _wipe_kafka(cluster: Any) -> str:
+    from kafka.admin import KafkaAdminClient
+
+    from bigdata_admin.pilot.endpoints import kafka_bootstrap
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster), client_id="bigdata-admin-reset",
+                             request_timeout_ms=20000)
+    try:
+        if PILOT_TOPIC in admin.list_topics():
+            admin.delete_topics([PILOT_TOPIC], timeout_ms=20000)
+            return f"deleted topic {PILOT_TOPIC}"
+        return f"no topic {PILOT_TOPIC}"
+    finally:
+        admin.close()
+
+
+def _wipe_hbase(cluster: Any) -> str:
+    from bigdata_admin.clients import happybase_connection
+
+    conn = happybase_connection(cluster)
+    try:
+        if PILOT_HBASE_TABLE.encode() in conn.tables():
+            conn.delete_table(PILOT_HBASE_TABLE, disable=True)
+            return f"dropped {PILOT_HBASE_TABLE}"
+        return f"no table {PILOT_HBASE_TABLE}"
+    finally:
+        conn.close()
+
+
+WipeStep = tuple[str, tuple[str, ...], Callable[[Any], str]]
+WIPE_STEPS: tuple[WipeStep, ...] = (
+    ("hdfs", ("hdfs_namenode",), _wipe_hdfs),
+    ("hive", ("hive_server2",), _wipe_hive),
+    ("kafka", ("kafka_broker",), _wipe_kafka),
+    ("hbase", ("hbase_master", "hbase_thrift"), _wipe_hbase),
+)
+"""(label, groups that must be deployed, step): what `reset` wipes, in order."""
+
+
+def wipe_pilot_data(cluster: Any, wait_s: float = 180.0, interval_s: float = 5.0,
+                    steps: Iterable[WipeStep] = WIPE_STEPS) -> list[str]:
     """Remove the pilot's data from a cluster, keeping the installation: HDFS /pilot-pjt, Hive tables
     smartcar_* / managed_smartcar_*, Kafka topic SmartCar-Topic, HBase table DriverCarInfo (each only
-    where the service is deployed). Returns one line per step; a step that fails says why (`failed:`)."""
+    where the service is deployed). A service just started may not answer yet: each step is retried
+    every `interval_s` for up to `wait_s` seconds. Returns one line per step, `LABEL: what it did` or
+    `LABEL: failed: why`."""
     from bigdata_admin import deployment
 
     absent = deployment.not_deployed(cluster)
-
-    def has(group: str) -> bool:
-        return cluster.has(group) and group not in absent
-
     lines: list[str] = []
-    if has("hdfs_namenode"):
-        try:
-            from bigdata_admin.clients import webhdfs_client
-
-            client = webhdfs_client(cluster)
-            for d in PILOT_HDFS_DIRS:
-                gone = client.delete(d, recursive=True)
-                lines.append(f"hdfs: {'removed' if gone else 'no'} {d}")
-        except Exception as exc:
-            lines.append(f"hdfs: failed: {type(exc).__name__}: {exc}")
-    if has("hive_server2"):
-        try:
-            from bigdata_admin import sqlclient
-
-            conn = sqlclient.connect_to(cluster, "hive", timeout=30)
+    for label, groups, step in steps:
+        if not all(cluster.has(g) and g not in absent for g in groups):
+            continue
+        deadline = time.monotonic() + wait_s
+        while True:
             try:
-                tables = [str(r[0]) for r in sqlclient.query(conn, "SHOW TABLES")]
-                pilot = [t for t in tables if PILOT_TABLE_RE.match(t)]
-                for t in pilot:
-                    sqlclient.query(conn, f"DROP TABLE IF EXISTS `{t}`")
-                lines.append(f"hive: dropped {len(pilot)} table(s){': ' + ', '.join(pilot) if pilot else ''}")
-            finally:
-                conn.close()
-        except Exception as exc:
-            lines.append(f"hive: failed: {type(exc).__name__}: {exc}")
-    if has("kafka_broker"):
-        try:
-            from kafka.admin import KafkaAdminClient
-
-            from bigdata_admin.pilot.endpoints import kafka_bootstrap
-
-            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster),
-                                     client_id="bigdata-admin-reset",
-                                     request_timeout_ms=20000)
-            try:
-                if PILOT_TOPIC in admin.list_topics():
-                    admin.delete_topics([PILOT_TOPIC], timeout_ms=20000)
-                    lines.append(f"kafka: deleted topic {PILOT_TOPIC}")
-                else:
-                    lines.append(f"kafka: no topic {PILOT_TOPIC}")
-            finally:
-                admin.close()
-        except Exception as exc:
-            lines.append(f"kafka: failed: {type(exc).__name__}: {exc}")
-    if has("hbase_thrift") and has("hbase_master"):
-        try:
-            from bigdata_admin.clients import happybase_connection
-
-            conn = happybase_connection(cluster)
-            try:
-                if PILOT_HBASE_TABLE.encode() in conn.tables():
-                    conn.delete_table(PILOT_HBASE_TABLE, disable=True)
-                    lines.append(f"hbase: dropped {PILOT_HBASE_TABLE}")
-                else:
-                    lines.append(f"hbase: no table {PILOT_HBASE_TABLE}")
-            finally:
-                conn.close()
-        except Exception as exc:
-            lines.append(f"hbase: failed: {type(exc).__name__}: {exc}")
+                lines.append(f"{label}: {step(cluster)}")
+                break
+            except Exception as exc:
+                if time.monotonic() + interval_s > deadline:
+                    lines.append(f"{label}: failed: {type(exc).__name__}: {exc}")
+                    break
+                time.sleep(interval_s)
     return lines
 
 
