@@ -426,7 +426,8 @@ def test_wipe_retries_a_service_that_is_still_starting(tmp_path: Path,
         raise ConnectionRefusedError("refused")
 
     steps = [("hdfs", ("hdfs_namenode",), lambda c: "removed /pilot-pjt"),
-             ("kafka", ("kafka_broker",), kafka), ("hive", ("hive_server2",), never), ("yarn", ("yarn_resourcemanager",), never)]
+             ("kafka", ("kafka_broker",), kafka), ("hive", ("hive_server2",), never),
+             ("yarn", ("yarn_resourcemanager",), never)]
     lines = cr.wipe_pilot_data(cluster, wait_s=0.5, interval_s=0.1, steps=steps)
     # hive is not in the mini profile: skipped; yarn never answers: failed after the retries.
     assert lines[:2] == ["hdfs: removed /pilot-pjt", "kafka: no topic SmartCar-Topic"]
