@@ -48,11 +48,12 @@ def quiet_client_logs() -> None:
 
 
 def _register() -> None:
-    from bigdata_admin.commands import artifacts, dayops, lab, ops, pilot, runs, topology
+    from bigdata_admin.commands import artifacts, classroom, dayops, lab, ops, pilot, runs, topology
 
     for module in (topology, runs, dayops, artifacts, ops):
         module.register(app)
     lab.register(app)
+    classroom.register(app)
     pilot.register(app)
 
 

@@ -41,6 +41,12 @@ def up(
                            "controllers, dedicated Kafka controllers, like inventories/ha).")] = "classroom",
     rebuild_image: Annotated[bool, typer.Option("--rebuild-image",
                                                 help="Build the Debian base image again.")] = False,
+    students: Annotated[int | None, typer.Option(
+        "--students", min=1, help="Practice classroom: N one-host labs NAME-s1..NAME-sN and a roster for "
+        "`classroom create` (the memory budget is checked first).", show_default=False)] = None,
+    profile: Annotated[str, typer.Option(
+        "--profile", help="With --students: the classroom profile the budget is sized for (mini or slim).")]
+    = "mini",
     json_out: JsonOpt = False,
 ) -> None:
     """Boot the lab's hosts and write its inventory (idempotent: again changes nothing)."""
@@ -48,6 +54,9 @@ def up(
     from bigdata_admin.lab.model import HA_MIN_NODES
 
     started = time.monotonic()
+    if students is not None:
+        _up_students(name, students, profile, rebuild_image, json_out)
+        return
     count = nodes if nodes is not None else (HA_MIN_NODES if template == "ha" else 3)
     lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
     elapsed = time.monotonic() - started
@@ -64,6 +73,41 @@ def up(
     console.print(esc(f"inventory: {lb.inventory}\n"
                       f"next: bigdata-admin check -i {lb.inventory}  |  "
                       f"bigdata-admin lab ssh h1 --name {lb.name}"),
+                  highlight=False)
+
+
+def _up_students(name: str, students: int, profile: str, rebuild_image: bool, json_out: bool) -> None:
+    """`lab up --students N`: N one-host labs for a practice classroom, after a memory budget check."""
+    from bigdata_admin import classroom, lab
+    from bigdata_admin.commands.common import domain_errors, fail
+    from bigdata_admin.lab import model
+    from bigdata_admin.lab.util import lab_root
+
+    if profile not in classroom.PROFILES:
+        fail(f"unknown profile {profile!r}", f"Use one of: {', '.join(classroom.PROFILES)}.")
+    names = [f"{name}-s{i}" for i in range(1, students + 1)]
+    with domain_errors():
+        for n in names:
+            model.check_name(n)
+        new = [n for n in names if lab.get(n) is None]
+        classroom.check_lab_budget(len(new), profile, classroom.available_memory_mb()) if new else None
+    started = time.monotonic()
+    rows: list[tuple[str, str, str]] = []
+    for i, n in enumerate(names, start=1):
+        with domain_errors():
+            lb = lab.up(name=n, nodes=1, rebuild_image=rebuild_image and i == 1, log=_log)
+        rows.append((f"student{i}", n, next(iter(lb.hosts.values()))))
+        if not json_out:
+            console.print(f"  lab [bold]{esc(n)}[/] up: {esc(rows[-1][2])}", highlight=False)
+    need = classroom.lab_student_need_mb(profile)
+    roster = classroom.write_lab_roster(lab_root() / "classrooms" / f"{name}-roster.csv", rows, need)
+    if json_out:
+        print_json({"labs": names, "roster": str(roster), "memory_mb_each": need,
+                    "seconds": round(time.monotonic() - started, 1)})
+        return
+    console.print(esc(f"{students} student lab(s) up ({need} MiB each); roster: {roster}\n"
+                      f"next: bigdata-admin classroom create --roster {roster} --dir CLASSDIR "
+                      f"--profile {profile}"),
                   highlight=False)
 
 
