@@ -204,6 +204,10 @@ def record_deploy(cluster: Cluster, deployed: Iterable[str], skipped: Mapping[st
             # Deployed before: this deploy left it as it was.
             continue
         groups[g] = {"state": "skipped", "at": now, "run": run_id, "reason": why}
+    return _write_record(cluster, groups, now)
+
+
+def _write_record(cluster: Cluster, groups: dict[str, Any], now: str) -> Path:
     record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
               "updated": now, "groups": groups}
     path = record_path(cluster)
@@ -221,12 +225,7 @@ def record_destroy(cluster: Cluster, run_id: str = "", purged: bool = False) -> 
     for svc in services.SERVICES:
         if cluster.has(svc.group):
             groups[svc.group] = {"state": "destroyed", "at": now, "run": run_id, "data_purged": purged}
-    record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
-              "updated": now, "groups": groups}
-    path = record_path(cluster)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2))
-    return path
+    return _write_record(cluster, groups, now)
 
 
 def forget(cluster: Cluster) -> None:
