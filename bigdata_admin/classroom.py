@@ -1011,23 +1011,22 @@ def reset(directory: Path, student: str, log: Callable[[str], None] | None = Non
     return ResetResult(s.student, ok, steps, time.monotonic() - started)
 
 
-def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2) -> list[ResetResult]:
-    """Stop every service of each student's cluster (`bigdata-admin stop`) and forget its deploy record;
-    the hosts and their files stay (wipe hosts with your VM tooling, or `lab down` for labs)."""
-    from bigdata_admin import deployment
-    from bigdata_admin import inventory as inv
+def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2,
+            purge_data: bool = False) -> list[ResetResult]:
+    """Remove every service of each student's cluster (`bigdata-admin destroy`: units, installs,
+    configuration; data directories kept unless `purge_data`), several students at a time. The hosts
+    stay (wipe them with your VM tooling, or `lab down` for labs)."""
+    from bigdata_admin import dayops
 
     chosen = select(load(directory), students)
 
     def one(s: StudentInventory) -> ResetResult:
         started = time.monotonic()
-        rc, out = _bigdata_admin("stop", "-i", str(s.inventory), "--json")
+        rc, out = _bigdata_admin("destroy", "-i", str(s.inventory), dayops.CONFIRM_FLAG,
+                                 *(["--purge-data"] if purge_data else []), "--json")
         last = (out.strip().splitlines() or [""])[-1][:200]
-        steps = ["stop: ok" if rc == 0 else f"stop: failed (rc {rc}): {last}"]
-        if rc == 0:
-            with contextlib.suppress(BadInput):
-                deployment.forget(inv.load(s.inventory))
-            steps.append("deploy record forgotten")
+        steps = ["destroy: ok" + (", data purged" if purge_data else ", data kept") if rc == 0
+                 else f"destroy: failed (rc {rc}): {last}"]
         return ResetResult(s.student, rc == 0, steps, time.monotonic() - started)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(chosen)))) as pool:

@@ -278,17 +278,20 @@ DESTROY_FLAG = "--yes-stop-every-student-cluster"
 def destroy(
     directory: DirOpt,
     confirm: Annotated[bool, typer.Option(DESTROY_FLAG,
-                                          help="Confirm: every student's services stop.")] = False,
+                                          help="Confirm: every student's services are removed.")] = False,
     student: StudentsOpt = None,
+    purge_data: Annotated[bool, typer.Option("--purge-data", help="Delete the data directories too.")]
+    = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Stop every service of every student's cluster and forget their deploys (the hosts stay)."""
+    """Remove every service of every student's cluster (`bigdata-admin destroy` on each: data kept
+    unless --purge-data); the hosts stay."""
     from bigdata_admin import classroom
 
     if not confirm:
         fail("destroy stops every student's cluster", f"Add {DESTROY_FLAG} to confirm.")
     with domain_errors():
-        results = classroom.destroy(directory, student or [])
+        results = classroom.destroy(directory, student or [], purge_data=purge_data)
     if json_out:
         print_json({"ok": all(r.ok for r in results), "students": [r.as_dict() for r in results]})
     else:
