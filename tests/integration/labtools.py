@@ -5,6 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 
+def wait_healthy(cluster: Any, timeout: float, interval: float = 3, **collect_kwargs: Any) -> Any:
+    """`status` (health.status.collect) of the cluster, looked at every `interval` seconds until
+    healthy or `timeout` seconds went by; returns the last report."""
+    import time
+
+    from bigdata_admin.health.status import collect
+
+    deadline = time.monotonic() + timeout
+    report = collect(cluster, **collect_kwargs)
+    while not report.healthy and time.monotonic() < deadline:
+        time.sleep(interval)
+        report = collect(cluster, **collect_kwargs)
+    return report
+
+
 def create_topic(cluster: Any, bootstrap: Any, topic: str) -> None:
     """Create a one-partition Kafka topic replicated on up to 3 brokers (the lab's clusters do not
     auto-create topics: kafka_auto_create_topics is false)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from labtools import wait_healthy
 
 from bigdata_admin import inventory, paths
 from bigdata_admin.health import remote
@@ -78,13 +79,7 @@ def test_secrets_are_private_and_never_logged(first_deploy: Any, core_inventory:
 
 
 def _wait_healthy(inv: Path, timeout: float = 60) -> Any:
-    cluster = inventory.load(inv)
-    deadline = time.monotonic() + timeout
-    report = collect(cluster)
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(2)
-        report = collect(cluster)
-    return report
+    return wait_healthy(inventory.load(inv), timeout, interval=2)
 
 
 def test_status_is_healthy_with_one_leader(first_deploy: Any, core_inventory: Path) -> None:

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labtools import main_lab_cluster
+from labtools import main_lab_cluster, wait_healthy
 
 from bigdata_admin import dayops, inventory
-from bigdata_admin.health.status import collect
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster]
 
@@ -41,12 +40,7 @@ opt_in = pytest.mark.skipif(not OPT_IN, reason="takes minutes and restarts or re
 
 def _wait_all_healthy(cluster: Any, timeout: float = 180) -> Any:
     """status of every deployed service, looked at until healthy or `timeout` seconds went by."""
-    deadline = time.monotonic() + timeout
-    report = collect(cluster)
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(3)
-        report = collect(cluster)
-    return report
+    return wait_healthy(cluster, timeout, interval=3)
 
 
 class WriteLoop:
