@@ -13,17 +13,16 @@ test_main_job_lab.py.
 from __future__ import annotations
 
 import shlex
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from labtools import wait_healthy  # tests/integration (rootdir-relative import)
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
 from bigdata_admin.health.smoke_runner import run as run_smoke
-from bigdata_admin.health.status import collect
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
@@ -41,12 +40,8 @@ def _sh(host: inventory.Host, command: str, timeout: float = 300) -> str:
 
 
 def _healthy(cluster: inventory.Cluster) -> None:
-    absent = deployment.not_deployed(cluster)
-    report = collect(cluster, not_deployed=absent)
-    deadline = time.monotonic() + 120  # a probe on a busy host may miss its timeout once
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(5)
-        report = collect(cluster, not_deployed=absent)
+    # a probe on a busy host may miss its timeout once
+    report = wait_healthy(cluster, 120, interval=5, not_deployed=deployment.not_deployed(cluster))
     assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
     groups = {r.group for r in report.rows}
     assert {"hbase_master", "hbase_regionserver", "hbase_thrift"} <= groups

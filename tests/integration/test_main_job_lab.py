@@ -22,17 +22,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labtools import create_topic  # tests/integration (rootdir-relative import)
+from labtools import create_topic, wait_healthy  # tests/integration (rootdir-relative import)
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
-from bigdata_admin.health.status import collect
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
@@ -71,13 +69,7 @@ def test_every_deployed_service_is_healthy(main_lab: dict[str, Any]) -> None:
 def _healthy_report(cluster: inventory.Cluster, timeout: float = 90) -> Any:
     """The status report, polled until healthy or `timeout` s (a probe on a busy host may miss once:
     e.g. a RegionServer's JMX page without its Server bean for a moment)."""
-    absent = deployment.not_deployed(cluster)
-    report = collect(cluster, not_deployed=absent)
-    deadline = time.monotonic() + timeout
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(5)
-        report = collect(cluster, not_deployed=absent)
-    return report
+    return wait_healthy(cluster, timeout, interval=5, not_deployed=deployment.not_deployed(cluster))
 
 
 def _node(cluster: inventory.Cluster, group: str) -> inventory.Host:
@@ -313,12 +305,7 @@ def test_a_namenode_without_metadata_is_not_formatted_over_datanodes_blocks(main
         _sh(nn, f"rm -rf {hdfs_dir}/namenode && mv {hdfs_dir}/namenode.aside {hdfs_dir}/namenode "
                 f"&& mv {hdfs_dir}/.namenode-formatted.aside {hdfs_dir}/.namenode-formatted "
                 "&& systemctl start hdfs-namenode")
-    absent = deployment.not_deployed(cluster)
-    deadline = time.monotonic() + 240
-    report = collect(cluster, not_deployed=absent)
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(5)
-        report = collect(cluster, not_deployed=absent)
+    report = _healthy_report(cluster, timeout=240)
     assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
 
 

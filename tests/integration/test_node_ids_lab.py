@@ -10,18 +10,16 @@ and changes nothing.
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labtools import create_topic  # tests/integration (rootdir-relative import)
+from labtools import create_topic, wait_healthy  # tests/integration (rootdir-relative import)
 
 from bigdata_admin import deployment, inventory, paths
 from bigdata_admin.health import remote
 from bigdata_admin.health.smoke_runner import run as run_smoke
-from bigdata_admin.health.status import collect
 from bigdata_admin.lab.labinventory import with_groups
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
@@ -70,12 +68,7 @@ def _zoo_servers(cluster: inventory.Cluster) -> dict[str, dict[str, str]]:
 
 
 def _healthy(cluster: inventory.Cluster, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    report = collect(cluster, not_deployed=deployment.not_deployed(cluster))
-    while not report.healthy and time.monotonic() < deadline:
-        time.sleep(3)
-        report = collect(cluster, not_deployed=deployment.not_deployed(cluster))
-    return report
+    return wait_healthy(cluster, timeout, not_deployed=deployment.not_deployed(cluster))
 
 
 @pytest.fixture(scope="module")
