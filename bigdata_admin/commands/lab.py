@@ -182,6 +182,9 @@ def ssh(
 def down(
     name: NameOpt = "dev",
     keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the hosts' disks.")] = False,
+    students: Annotated[bool, typer.Option(
+        "--students", help="The practice classroom's labs instead: every NAME-sN that `lab up --students` "
+        "made, and its roster.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Stop a lab and remove what it made (processes, mounts, namespaces, bridge, cgroups, relay).
@@ -190,6 +193,9 @@ def down(
     how to remove it."""
     from bigdata_admin import lab
 
+    if students:
+        _down_students(name, keep_state, json_out)
+        return
     started = time.monotonic()
     forget = deploy_record_forgetter(name)
     done = lab.down(name, keep_state=keep_state)
@@ -208,6 +214,45 @@ def down(
     for item in kept:
         console.print(esc(f"  kept {item['what']}: {item['path']} (remove: {item['remove']})"),
                       highlight=False)
+
+
+def student_labs(name: str) -> list[str]:
+    """The labs `lab up --students N --name NAME` made: NAME-s1, NAME-s2, ... that exist, by number."""
+    import re
+
+    from bigdata_admin import lab
+
+    pattern = re.compile(re.escape(name) + r"-s([0-9]+)")
+    found = [(int(m.group(1)), str(row["name"])) for row in lab.list_labs()
+             if (m := pattern.fullmatch(str(row["name"])))]
+    return [n for _, n in sorted(found)]
+
+
+def _down_students(name: str, keep_state: bool, json_out: bool) -> None:
+    """`lab down --students`: every student lab of the practice classroom NAME, then its roster."""
+    from bigdata_admin import lab
+    from bigdata_admin.lab.util import lab_root
+
+    started = time.monotonic()
+    names = student_labs(name)
+    for n in names:
+        forget = deploy_record_forgetter(n)
+        lab.down(n, keep_state=keep_state)
+        forget()
+        if not json_out:
+            console.print(f"  [red]-[/] lab {esc(n)}", highlight=False)
+    roster = lab_root() / "classrooms" / f"{name}-roster.csv"
+    had_roster = roster.is_file()
+    roster.unlink(missing_ok=True)
+    elapsed = time.monotonic() - started
+    if json_out:
+        print_json({"name": name, "labs": names, "roster_removed": had_roster, "seconds": round(elapsed, 2)})
+        return
+    if not names and not had_roster:
+        console.print(esc(f"no student labs named {name}-sN: nothing to do"), highlight=False)
+        return
+    console.print(esc(f"{len(names)} student lab(s) of {name!r} down ({elapsed:.1f} s)"
+                      + (f"; roster {roster} removed" if had_roster else "")), highlight=False)
 
 
 def deploy_record_forgetter(name: str) -> Callable[[], None]:

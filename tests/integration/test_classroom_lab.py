@@ -59,8 +59,10 @@ def classroom_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         if os.environ.get("BIGDATA_LAB_KEEP") != "1":
             bda("classroom", "destroy", "--dir", str(d), "--yes-stop-every-student-cluster")
-            for i in (1, 2, 3):
-                lab.down(f"{NAME}-s{i}")
+            down = bda("lab", "down", "--students", "--name", NAME, "--json", timeout=600)
+            assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+            assert json.loads(down.stdout)["labs"] == [f"{NAME}-s{i}" for i in (1, 2, 3)]
+            assert all(lab.get(f"{NAME}-s{i}") is None for i in (1, 2, 3))
 
 
 def _grid(d: Path) -> dict[str, Any]:

@@ -433,3 +433,32 @@ def test_wipe_retries_a_service_that_is_still_starting(tmp_path: Path,
     assert lines[:2] == ["hdfs: removed /pilot-pjt", "kafka: no topic SmartCar-Topic"]
     assert tries["kafka"] == 3
     assert len(lines) == 3 and lines[2].startswith("yarn: failed: ConnectionRefusedError")
+
+
+def test_lab_down_students_takes_down_only_that_classrooms_labs_and_its_roster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin import lab
+
+    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
+    roster = cr.write_lab_roster(tmp_path / "state" / "lab" / "classrooms" / "class-roster.csv",
+                                 [("student1", "class-s1", "10.213.7.11")], 4096)
+    names = ["class-s10", "class-s2", "class-s1", "classic-s1", "class-sx", "other", "class"]
+    monkeypatch.setattr(lab, "list_labs", lambda: [{"name": n} for n in names])
+    monkeypatch.setattr(lab, "get", lambda name: None)
+    downed: list[str] = []
+
+    def down(name: str, keep_state: bool = False) -> list[str]:
+        downed.append(name)
+        names.remove(name)
+        return [name]
+
+    monkeypatch.setattr(lab, "down", down)
+    result = runner.invoke(app, ["lab", "down", "--students", "--name", "class", "--json"])
+    assert result.exit_code == 0, result.output
+    assert downed == ["class-s1", "class-s2", "class-s10"]
+    assert json.loads(result.output) | {"seconds": 0} == {
+        "name": "class", "labs": downed, "roster_removed": True, "seconds": 0}
+    assert not roster.exists()
+    again = runner.invoke(app, ["lab", "down", "--students", "--name", "class"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    assert names == ["classic-s1", "class-sx", "other", "class"]
