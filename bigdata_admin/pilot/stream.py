@@ -594,12 +594,22 @@ def wait_for_day(cluster: Cluster, day: str, records_expected: int, timeout: flo
     HBaseBolt) and DriverCarInfo holds `records_expected` rows of `day`. The lag is cheap to read; the
     rows are counted (a filtered scan of the whole table) only once it is 0. `note(lag)` reports
     progress. Returns the row count (less than expected on timeout)."""
+    from kafka.errors import KafkaError
+
     from bigdata_admin.pilot.endpoints import kafka_bootstrap
 
     deadline = time.monotonic() + timeout
     count = 0
     while time.monotonic() < deadline:
-        lag = consumer_lag(kafka_bootstrap(cluster), "SmartCar-Topic")["lag"]
+        try:
+            lag = consumer_lag(kafka_bootstrap(cluster), "SmartCar-Topic")["lag"]
+        except KafkaError as exc:
+            # e.g. NotCoordinatorError while the group's coordinator moves or loads (a busy cluster):
+            # look again; anything else is a real failure
+            if not getattr(exc, "retriable", False):
+                raise
+            time.sleep(3)
+            continue
         if note:
             note(lag)
         if lag == 0:

@@ -8,6 +8,7 @@ import io
 import random
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -221,3 +222,28 @@ def test_watcher_rates_and_new_members(monkeypatch: pytest.MonkeyPatch) -> None:
     assert second["new"] == ["B0001-20200322000030"] and second["overspeeding"] == 2
     assert (first["new_count"], second["new_count"]) == (1, 1)
     assert w.render() is not None
+
+
+def test_waiting_for_the_day_looks_again_after_a_retriable_kafka_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A coordinator that moves while the stream runs (NotCoordinatorError, seen on a busy lab) is looked
+    at again; a non-retriable error stops the wait."""
+    from kafka.errors import NotCoordinatorError, UnsupportedVersionError
+
+    answers: list[Any] = [NotCoordinatorError("moved"), {"end": 10, "committed": 10, "lag": 0}]
+
+    def lag(_b: Any, _t: Any) -> dict[str, int]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    monkeypatch.setattr(stream, "consumer_lag", lag)
+    monkeypatch.setattr(stream, "day_row_count", lambda _c, _d: 10)
+    monkeypatch.setattr(stream.time, "sleep", lambda _s: None)
+    monkeypatch.setattr("bigdata_admin.pilot.endpoints.kafka_bootstrap", lambda _c: ["n1:9092"])
+    assert stream.wait_for_day(object(), "20200322", 10, timeout=60) == 10  # type: ignore[arg-type]
+    assert answers == []
+    answers[:] = [UnsupportedVersionError("no")]
+    with pytest.raises(UnsupportedVersionError):
+        stream.wait_for_day(object(), "20200322", 10, timeout=60)  # type: ignore[arg-type]
