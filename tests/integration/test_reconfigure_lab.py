@@ -3,14 +3,16 @@ daemons it concerns, one node at a time, each back in service before the next.
 
 A new DataNode heap (`hdfs_datanode_heap_mb`, which only the DataNodes' systemd unit carries) through the
 hdfs play: every DataNode restarts with the new -Xmx, one host after the other; the NameNode and the
-SecondaryNameNode keep running (same process); the same run again changes nothing; HDFS is healthy.
-The lab gets its inventory's heap back at the end (a second roll).
+SecondaryNameNode keep running (same process); HDFS is healthy. A lab kept after the session
+(BIGDATA_LAB_KEEP=1) gets its inventory's heap back at the end (a second roll, and a third run that must
+change nothing); in CI the lab goes down with the session instead.
 Restarts daemons, so it carries `mutates_cluster` (run after every other test of the session).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import pytest
@@ -78,10 +80,10 @@ def test_a_datanode_setting_restarts_only_the_datanodes_one_at_a_time(main_lab: 
         starts = sorted(int(after[k]["ActiveEnterTimestampMonotonic"]) for k in datanodes)
         gaps_s = [(b - a) / 1e6 for a, b in itertools.pairwise(starts)]
         assert all(gap >= 3 for gap in gaps_s), gaps_s
-        again = _hdfs_play(inv, heap + 64, "test-reconfigure-again")
-        assert sum(r.changed for r in again.recap.values()) == 0, again.recap
-        assert _all_units(cluster) == after
         report = wait_healthy(cluster, 120, groups=["hdfs_namenode", "hdfs_datanode"])
         assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
     finally:
-        _hdfs_play(inv, None, "test-reconfigure-restore")
+        if os.environ.get("BIGDATA_LAB_KEEP") == "1":
+            _hdfs_play(inv, None, "test-reconfigure-restore")
+            again = _hdfs_play(inv, None, "test-reconfigure-again")
+            assert sum(r.changed for r in again.recap.values()) == 0, again.recap
