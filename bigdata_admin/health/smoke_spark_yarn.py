@@ -14,6 +14,7 @@ import re
 import shlex
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bigdata_admin.health.core import address, http_json, port
@@ -80,6 +81,7 @@ def submit_command(name: str, n: int = SPARK_YARN_N, user: str = "spark",
 
 _RESULT = re.compile(rf"^{RESULT_MARK} (\d+) (\S+) (\S+)$", re.MULTILINE)
 _APP_ID = re.compile(r"application_\d+_\d+")
+_UPLOADED = re.compile(r"Uploading resource (\S+) ->")
 
 
 def parse_result(text: str) -> tuple[int, str, str] | None:
@@ -135,6 +137,9 @@ def spark_yarn_job(cluster: Cluster, data: dict[str, Any], n: int = SPARK_YARN_N
     result = remote.run_on(cluster.source, command, limit=node.name, timeout=SPARK_YARN_SUBMIT_TIMEOUT)[0]
     data["submit_s"] = round(result.seconds, 1)
     output = result.stdout + "\n" + result.stderr
+    # What spark-submit copied to the staging directory (its INFO log): with spark.yarn.archive on
+    # HDFS, not Spark's jars (`__spark_libs__*.zip`, ~300 MB), only the app and its configuration.
+    data["uploaded"] = [Path(u).name for u in _UPLOADED.findall(output)]
     parsed = parse_result(result.stdout)
     app_id = parsed[1] if parsed else application_id(output)
     data["application"] = app_id
