@@ -74,7 +74,7 @@ def submit_command(name: str, n: int = SPARK_YARN_N, user: str = "spark",
                          "/usr/local/bin/spark-submit", "--master", "yarn", "--deploy-mode", "client",
                          "--name", name, "--driver-memory", "512m", "--num-executors", "1",
                          "--executor-cores", "1", "--conf", "spark.ui.enabled=false"])
-    return ("f=$(mktemp /tmp/bigdata-admin-spark-yarn-XXXXXX.py) && trap 'rm -f \"$f\"' EXIT && "
+    return ("cd /tmp && f=$(mktemp /tmp/bigdata-admin-spark-yarn-XXXXXX.py) && trap 'rm -f \"$f\"' EXIT && "
             f"printf '%s' {job} > \"$f\" && chmod 0644 \"$f\" && "
             f"{submit} \"$f\" {shlex.quote(name)} {n}")
 

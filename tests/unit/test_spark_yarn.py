@@ -275,7 +275,7 @@ def test_submit_command_runs_the_job_on_yarn_as_spark_and_the_job_computes_the_s
     assert "--num-executors 1" in cmd and cmd.endswith(" bda-x 10")
     # The job text survives the shell quoting: run the printf part locally and compare.
     script = tmp_path / "job.py"
-    printf = cmd.split(" && ")[2].replace('"$f"', str(script))
+    printf = next(p for p in cmd.split(" && ") if p.startswith("printf")).replace('"$f"', str(script))
     subprocess.run(["sh", "-c", printf], check=True)
     assert script.read_text() == smoke_spark_yarn.JOB
     assert smoke_spark_yarn.expected_sum(10) == sum(i * i for i in range(1, 11))
