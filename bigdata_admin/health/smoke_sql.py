@@ -2,7 +2,8 @@
 
 Each creates a uniquely named table, inserts rows, reads them back, compares and drops the table in a
 `finally` (also when a step fails). The endpoints and auth modes come from the inventory through
-bigdata_admin.sqlclient (hive_server2_auth, spark_thrift_auth, impala_daemon_hs2_auth).
+bigdata_admin.sqlclient (hive_server2_auth, spark_thrift_auth, impala_daemon_hs2_auth). The spark
+smoke also submits a PySpark job to YARN when YARN and HDFS are deployed (smoke_spark_yarn).
 """
 
 from __future__ import annotations
@@ -83,8 +84,29 @@ def hive(cluster: Cluster) -> list[SmokeResult]:
 
 @smoke("spark")
 def spark(cluster: Cluster) -> list[SmokeResult]:
-    """Spark Thrift Server: the round trip through impyla and through PyHive."""
-    return [_run(cluster, "spark", "spark", driver) for driver in ("impyla", "pyhive")]
+    """Spark Thrift Server: the round trip through impyla and through PyHive; with YARN and HDFS
+    deployed, also a PySpark job submitted to YARN (see smoke_spark_yarn)."""
+    from bigdata_admin.health import smoke_spark_yarn
+
+    results = [_run(cluster, "spark", "spark", driver) for driver in ("impyla", "pyhive")]
+    if smoke_spark_yarn.yarn_in_use(cluster) and smoke_spark_yarn.submit_host(cluster) is not None:
+        results.append(_yarn(cluster))
+    return results
+
+
+def _yarn(cluster: Cluster) -> SmokeResult:
+    from bigdata_admin.health import smoke_spark_yarn
+
+    name = "spark on YARN (PySpark job, spark-submit --master yarn)"
+    start = time.monotonic()
+    data: dict[str, Any] = {}
+    try:
+        detail, passed = smoke_spark_yarn.spark_yarn_job(cluster, data), True
+    except AssertionError as exc:
+        detail, passed = str(exc), False
+    except Exception as exc:  # a smoke test reports failures, it does not crash the run
+        detail, passed = f"{type(exc).__name__}: {java_error(str(exc))}", False
+    return SmokeResult(name, "spark", passed, round(time.monotonic() - start, 3), detail, data)
 
 
 @smoke("impala")

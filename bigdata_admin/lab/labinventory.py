@@ -23,7 +23,7 @@ LAB_SIZES: dict[str, int] = {
     "hdfs_zkfc_heap_mb": 128,
     "yarn_resourcemanager_heap_mb": 256,
     "yarn_nodemanager_heap_mb": 256,
-    "yarn_nodemanager_memory_mb": 512,
+    "yarn_nodemanager_memory_mb": 1536,  # Spark on YARN: an AM or executor container is 1024 MiB
     "yarn_nodemanager_vcores": 1,
     "hbase_master_heap_mb": 256,
     "hbase_regionserver_heap_mb": 256,

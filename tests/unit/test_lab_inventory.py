@@ -61,7 +61,11 @@ def test_declared_memory_covers_the_services_of_each_host(tmp_path: Path, nodes:
             svc = BY_GROUP[g]
             units[svc.unit] = sum(int(host.var(v, 0)) for v in svc.memory)
         assert host.memory_mb >= sum(units.values()) + labinventory.HOST_MEMORY_MARGIN_MB // 2
-        assert host.memory_mb <= 8192, "lab hosts stay modest"
+        # Heaps stay modest; a NodeManager's container memory (1536 MiB: a Spark on YARN container is
+        # 1024) is in use only while containers run.
+        in_yarn = "yarn_nodemanager" in host.groups
+        containers = int(host.var("yarn_nodemanager_memory_mb", 0)) if in_yarn else 0
+        assert host.memory_mb - containers <= 8192, "lab hosts stay modest"
 
 
 @pytest.mark.parametrize("nodes", [1, 3])

@@ -243,6 +243,86 @@ def test_impala_flags_name_the_statestore_catalog_and_ports(rendered: tuple[inve
                 assert flags["mem_limit"] == f"{cluster.hosts[host].var('impala_daemon_mem_limit_mb')}m"
 
 
+def _container_mb(memory: int, overhead: int, minimum: int) -> int:
+    return -(-(memory + overhead) // minimum) * minimum
+
+
+def test_spark_on_yarn_is_configured_beside_standalone(rendered: tuple[inventory.Cluster, Path]) -> None:
+    """Every inventory here has HDFS and YARN: spark-submit on the Spark hosts finds the ResourceManager
+    (YARN_CONF_DIR = the hdfs role's Hadoop config), takes Spark's jars and the PySpark archives from
+    HDFS on fs.defaultFS, and asks for containers YARN grants; standalone stays spark.master."""
+    cluster, files = rendered
+    default_fs = _default_fs(cluster, files)
+    rm = cluster.groups["yarn_resourcemanager"][0]
+    yarn_site = parse_site(next((files / rm).rglob("yarn-site.xml")))
+    minimum = int(yarn_site["yarn.scheduler.minimum-allocation-mb"])
+    maximum = int(yarn_site["yarn.scheduler.maximum-allocation-mb"])
+    assert minimum <= maximum <= int(yarn_site["yarn.nodemanager.resource.memory-mb"])
+    hdfs_defaults = yaml.safe_load((REPO / "roles/hdfs/defaults/main.yml").read_text())
+    conf_dir = hdfs_defaults["hdfs_conf_dir"].replace("{{ bigdata_config_root }}",
+                                                      str(cluster.var("bigdata_config_root")))
+    yarn_dir = f"{default_fs}/user/spark/yarn/spark-{cluster.version('spark')}"
+    for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
+        conf = parse_conf(files / host / "spark" / "spark-defaults.conf")
+        assert conf["spark.master"].startswith("spark://")
+        assert conf["spark.yarn.archive"] == f"{yarn_dir}/spark-{cluster.version('spark')}-jars.zip"
+        assert conf["spark.yarn.stagingDir"] == "/tmp/spark-staging"
+        overhead = int(conf["spark.yarn.am.memoryOverhead"].rstrip("m"))
+        assert overhead >= 384 and conf["spark.executor.memoryOverhead"] == f"{overhead}m"
+        am = _container_mb(int(conf["spark.yarn.am.memory"].rstrip("m")), overhead, minimum)
+        executor = _container_mb(int(conf["spark.executor.memory"].rstrip("m")), overhead, minimum)
+        assert int(conf["spark.executor.memory"].rstrip("m")) >= 450  # Spark's floor for an executor heap
+        assert am <= maximum and executor <= maximum, (am, executor, maximum)
+        env = (files / host / "spark" / "spark-env.sh").read_text()
+        assert f"export YARN_CONF_DIR={conf_dir}\n" in env and f"export HADOOP_CONF_DIR={conf_dir}\n" in env
+        archives = re.search(r"^export PYSPARK_ARCHIVES_PATH=(\S+)$", env, re.MULTILINE)
+        assert archives is not None
+        assert archives.group(1).split(",") == [f"{yarn_dir}/pyspark.zip",
+                                                f"{yarn_dir}/py4j-0.10.9.7-src.zip"]
+        submit = (files / host / "spark" / "spark-submit").read_text()
+        assert f"export SPARK_CONF_DIR={cluster.var('bigdata_config_root')}/spark\n" in submit
+        assert submit.rstrip().endswith('/spark-current/bin/spark-submit "$@"')
+
+
+def _render_spark(tmp_path: Path, children: dict[str, list[str]], **group_vars: object
+                  ) -> subprocess.CompletedProcess[str]:
+    hosts = sorted({h for hs in children.values() for h in hs})
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"all": {
+        "vars": dict(group_vars),
+        "hosts": {h: {"ansible_host": f"10.213.250.{11 + i}"} for i, h in enumerate(hosts)},
+        "children": {g: {"hosts": {h: {} for h in hs}} for g, hs in children.items()}}}))
+    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(tmp_path / "state"),
+           "ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    return subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(tmp_path / "hosts.yml"), str(REPO / "playbooks/services/spark.yml"),
+         "-e", "bigdata_action=render", "-e", f"bigdata_render_dir={tmp_path / 'files'}",
+         "-e", f"ansible_python_interpreter={sys.executable}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_spark_without_yarn_writes_nothing_about_yarn(tmp_path: Path) -> None:
+    """HDFS but no ResourceManager (absent, or skipped: a skipped service's groups are left out of the
+    inventory the plays see): Spark uses HDFS, and no file mentions YARN."""
+    proc = _render_spark(tmp_path, {"hdfs_namenode": ["m1"], "spark_master": ["m1"], "spark_worker": ["w1"],
+                                    "spark_thrift": ["m1"]})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for host in ("m1", "w1"):
+        spark_dir = tmp_path / "files" / host / "spark"
+        env = (spark_dir / "spark-env.sh").read_text()
+        assert "export HADOOP_CONF_DIR=" in env
+        for f in ("spark-defaults.conf", "spark-env.sh", "spark-submit"):
+            assert "yarn" not in (spark_dir / f).read_text().lower(), f"{host}/{f}"
+
+
+def test_spark_on_yarn_refuses_containers_yarn_cannot_grant(tmp_path: Path) -> None:
+    groups = {"hdfs_namenode": ["m1"], "yarn_resourcemanager": ["m1"], "yarn_nodemanager": ["w1"],
+              "spark_master": ["m1"], "spark_worker": ["w1"]}
+    proc = _render_spark(tmp_path, groups, yarn_nodemanager_memory_mb=512)
+    assert proc.returncode != 0
+    assert "YARN grants at most 512 MiB" in proc.stdout and "Raise yarn_nodemanager_memory_mb" in proc.stdout
+    assert "containers of 1024 MiB" in proc.stdout
+
+
 # --- keys exist in the component's own jars ---------------------------------------------------------
 
 @cache
@@ -274,7 +354,7 @@ def test_keys_exist_in_the_components_jars(rendered: tuple[inventory.Cluster, Pa
         pytest.skip("pyspark is not installed: its jars hold Spark's and Hive's configuration keys")
     cluster, files = rendered
     spark_strings = _strings_of("spark-core_*.jar", "spark-sql_*.jar", "spark-catalyst_*.jar",
-                                "spark-hive_*.jar", "spark-sql-api_*.jar")
+                                "spark-hive_*.jar", "spark-sql-api_*.jar", "spark-yarn_*.jar")
     hive_strings = _strings_of("hive-common-*.jar", "hive-metastore-*.jar", "hive-exec-*.jar")
     for host in _hosts(cluster, "spark_master", "spark_worker", "spark_thrift"):
         for key in parse_conf(files / host / "spark" / "spark-defaults.conf"):
@@ -313,3 +393,6 @@ def test_two_spark_masters_recover_through_zookeeper(tmp_path: Path) -> None:
     assert exec_start(tmp_path / "files" / "w1" / "spark" / "spark-worker.service").endswith(masters)
     # No HDFS in this inventory: the Thrift Server runs its queries on its own host.
     assert "--master local[" in exec_start(tmp_path / "files" / "m1" / "spark" / "spark-thrift.service")
+    for host in ("m1", "m2", "w1"):  # and nothing about YARN
+        for f in ("spark-defaults.conf", "spark-env.sh"):
+            assert "yarn" not in (tmp_path / "files" / host / "spark" / f).read_text().lower()
