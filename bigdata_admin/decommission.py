@@ -374,6 +374,13 @@ class Live:
 
         return _active_namenode_beans(self.cluster)
 
+    def datanode_check(self, host: Host) -> GateCheck:
+        """The DataNode's own view: registered (block-pool actors RUNNING) with a block report sent
+        since it started. (The NameNode lists a stopped DataNode as live until its heartbeat expires.)"""
+        from bigdata_admin.dayops import _datanode_check
+
+        return _datanode_check(self.cluster, host)
+
     # YARN
     def rm_nodes(self) -> list[dict[str, Any]]:
         from bigdata_admin.health.core import address, http_json, port
@@ -470,6 +477,19 @@ def gather_facts(live: Live, host: Host, services: list[str]) -> Facts:
 
 # --- per service -----------------------------------------------------------------------------------------
 
+def guarded(look: Callable[[], GateCheck], what: str) -> Callable[[], GateCheck]:
+    """`look`, with any exception (a daemon still starting, a refused connection) turned into a GateCheck
+    that did not pass."""
+    def safe() -> GateCheck:
+        try:
+            return look()
+        except Exception as exc:  # client libraries raise many types; all mean "not there yet"
+            from bigdata_admin.health.core import reason
+
+            return GateCheck(False, f"{what} answering", reason(exc))
+    return safe
+
+
 def _hdfs(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: float) -> GateCheck:
     cluster = live.cluster
     nns = cluster.hosts_in("hdfs_namenode")
@@ -482,10 +502,18 @@ def _hdfs(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
     live.must(nns[0], live.as_user(user, f"{live.cli_dir}/hdfs", "dfsadmin", "-refreshNodes"))
     if not decom:
         live.unit(host, "hdfs_datanode", "start")
-        return wait_gate(lambda: hdfs_in_service_verdict(*live.namenode_beans(), host), timeout_s,
-                         interval_s)[0]
-    check = wait_gate(lambda: hdfs_decommissioned_verdict(*live.namenode_beans(), host), timeout_s,
-                      interval_s)[0]
+
+        def back() -> GateCheck:
+            check = hdfs_in_service_verdict(*live.namenode_beans(), host)
+            if check.ok:
+                own = live.datanode_check(host)
+                if not own.ok:
+                    return GateCheck(False, own.gate, own.detail, check.data)
+            return check
+
+        return wait_gate(guarded(back, "HDFS"), timeout_s, interval_s)[0]
+    check = wait_gate(guarded(lambda: hdfs_decommissioned_verdict(*live.namenode_beans(), host), "HDFS"),
+                      timeout_s, interval_s)[0]
     if check.ok:
         live.unit(host, "hdfs_datanode", "stop")
     return check
@@ -508,12 +536,12 @@ def _yarn(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
     if not decom:
         live.must(rm, live.as_user(user, yarn, "rmadmin", "-refreshNodes"))
         live.unit(host, "yarn_nodemanager", "start")
-        return wait_gate(lambda: state("RUNNING"), timeout_s, interval_s)[0]
+        return wait_gate(guarded(lambda: state("RUNNING"), "ResourceManager"), timeout_s, interval_s)[0]
     # Graceful: running containers may finish within the timeout; the client then forces it.
     graceful = max(1, int(timeout_s))
     live.must(rm, live.as_user(user, yarn, "rmadmin", "-refreshNodes", "-g", str(graceful), "-client"),
               timeout=graceful + 120.0)
-    check = wait_gate(lambda: state("DECOMMISSIONED"), timeout_s, interval_s)[0]
+    check = wait_gate(guarded(lambda: state("DECOMMISSIONED"), "ResourceManager"), timeout_s, interval_s)[0]
     if check.ok:
         live.unit(host, "yarn_nodemanager", "stop")
     return check
@@ -537,7 +565,7 @@ def _hbase(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
         n = live.regions_on(host)
         return GateCheck(n == 0, f"RegionServer {host.name} empty", f"{n} region(s) on it", {"regions": n})
 
-    check = wait_gate(empty, timeout_s, interval_s)[0]
+    check = wait_gate(guarded(empty, "RegionServer"), timeout_s, interval_s)[0]
     if check.ok:
         live.unit(host, "hbase_regionserver", "stop")
     return check
@@ -549,8 +577,8 @@ def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
     cluster = live.cluster
     if not decom:
         live.unit(host, "kafka_broker", "start")
-        return wait_gate(lambda: kafka_verdict(*live.kafka_facts(), cluster.hosts_in("kafka_broker")),
-                         timeout_s, interval_s)[0]
+        return wait_gate(guarded(lambda: kafka_verdict(*live.kafka_facts(), cluster.hosts_in("kafka_broker")),
+                                 "Kafka"), timeout_s, interval_s)[0]
     from kafka import TopicPartition
 
     brokers, topics = live.kafka_facts()
@@ -589,7 +617,7 @@ def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
                              {"pending": len(pending), "left": len(left)})
         return kafka_verdict(brokers, topics_now, cluster.hosts_in("kafka_broker"))
 
-    check = wait_gate(moved, timeout_s, interval_s)[0]
+    check = wait_gate(guarded(moved, "Kafka"), timeout_s, interval_s)[0]
     if check.ok:
         live.unit(host, "kafka_broker", "stop")
         check = GateCheck(True, f"broker {leaving} emptied", f"{len(plan)} partition replica(s) moved off, "

@@ -303,7 +303,7 @@ def test_decommission_a_datanode_then_recommission(main_lab: dict[str, Any], rec
     nn = {h.name for h in cluster.hosts_in("hdfs_namenode")}
     target = next(h for h in reversed(dns) if h not in nn)
     services = ["hdfs", "yarn"] if cluster.hosts[target].in_group("yarn_nodemanager") else ["hdfs"]
-    client = webhdfs_client(cluster)
+    client = webhdfs_client(cluster, timeout=60)  # a busy lab's NameNode may take a while
     path, body = f"/tmp/decom-{uuid.uuid4().hex[:8]}", b"written before the decommission\n" * 1000
     client.write(path, data=body, overwrite=True)
     started = time.monotonic()

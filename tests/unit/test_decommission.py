@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bigdata_admin import decommission as decom
 from bigdata_admin import inventory
 from bigdata_admin.cli import app
+from bigdata_admin.dayops import GateCheck
 from bigdata_admin.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +173,9 @@ class FakeLive(decom.Live):
         blocks = {"MissingBlocks": 0, "UnderReplicatedBlocks": 0}
         return _info("Decommissioned" if out else "In Service"), blocks
 
+    def datanode_check(self, host: inventory.Host) -> GateCheck:
+        return GateCheck(f"{host.name}:hdfs-datanode" not in self.stopped, "DataNode registered")
+
     def rm_nodes(self) -> list[dict[str, Any]]:
         out = "node2" in self.excluded("yarn", "node1")
         return [{"nodeHostName": "node2", "state": "DECOMMISSIONED" if out else "RUNNING"}]
@@ -216,6 +220,12 @@ def test_a_wait_not_reached_stops_the_rest(classroom: inventory.Cluster,
     monkeypatch.setattr(classroom, "vars", {**classroom.vars, "hdfs_replication": 1})
     live = FakeLive(classroom)
     monkeypatch.setattr(live, "rm_nodes", lambda: [{"nodeHostName": "node2", "state": "DECOMMISSIONING"}])
+
+    def raises() -> GateCheck:
+        raise ConnectionRefusedError("still starting")
+
+    looked = decom.guarded(raises, "RM")()  # a look that raises: not passed
+    assert not looked.ok and looked.gate == "RM answering" and "still starting" in looked.detail
     report = decom.run(classroom, "node2", ["hdfs", "yarn"], live=live, timeout_s=0.01, interval_s=0)
     assert not report.ok and report.pending == ["hdfs"]
     assert "DECOMMISSIONING" in report.steps[0].detail and "node2:yarn-nodemanager" not in live.stopped
