@@ -417,11 +417,19 @@ class Live:
             admin.close()
 
 
+def _broker_node(broker: dict[str, Any]) -> int:
+    """A describe_cluster() broker's id (`broker_id` in kafka-python 3, `node_id` before); -1 if none."""
+    for key in ("broker_id", "node_id", "nodeId"):
+        if broker.get(key) is not None:
+            return _int(broker.get(key), -1)
+    return -1
+
+
 def broker_id(brokers: list[dict[str, Any]], host: Host) -> int | None:
-    """The node id of the broker registered from `host` (describe_cluster brokers), or None."""
+    """The id of the broker registered from `host` (describe_cluster brokers), or None."""
     for b in brokers:
-        if str(b.get("host")) in _names(host):
-            return _int(b.get("node_id", b.get("nodeId")), -1)
+        if str(b.get("host")) in _names(host) and _broker_node(b) >= 0:
+            return _broker_node(b)
     return None
 
 
@@ -586,8 +594,7 @@ def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
     if leaving is None:
         raise RunFailed(f"no Kafka broker registered from {host.name}",
                         fix="Check `bigdata-admin status`: the broker is not running.")
-    remaining = sorted(_int(b.get("node_id", b.get("nodeId")))
-                       for b in brokers if broker_id([b], host) is None)
+    remaining = sorted(_broker_node(b) for b in brokers if broker_id([b], host) is None)
     plan = kafka_move_plan(topics, leaving, remaining)
     if plan:
         admin = live.kafka_admin()

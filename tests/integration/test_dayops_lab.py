@@ -397,13 +397,18 @@ def test_decommission_a_kafka_broker_moves_its_partitions(main_lab: dict[str, An
         admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=len(brokers) - 1)])
     finally:
         admin.close()
+    deadline = time.monotonic() + 30
+    while topic not in {t["name"] for t in live.kafka_facts()[1]} and time.monotonic() < deadline:
+        time.sleep(1)  # the new topic's metadata reaches every broker
     target = brokers[-1]
     leaving = decommission.broker_id(live.kafka_facts()[0], target)
     report = decommission.run(cluster, target.name, ["kafka"], timeout_s=300, progress=print)
     assert report.ok, report.as_dict()
     after = decommission.Live(cluster).kafka_facts()[1]
     on_it = [t["name"] for t in after for p in t["partitions"] if leaving in p["replica_nodes"]]
-    assert leaving is not None and not on_it, on_it
+    moved = next(st for st in report.steps if st.service == "kafka")
+    assert leaving is not None and leaving >= 0 and not on_it, on_it
+    assert not moved.detail.startswith("0 partition"), moved.detail  # the new topic had replicas on it
     back = decommission.run(cluster, target.name, ["kafka"], decommission=False, timeout_s=300,
                             progress=print)
     assert back.ok, back.as_dict()

@@ -100,6 +100,15 @@ def test_kafka_plan_replaces_the_broker_in_place_with_the_least_loaded_one() -> 
     assert decom.kafka_max_replication(topics) == (2, "a")
 
 
+def test_broker_id_reads_kafka_python_3_and_2_fields(classroom: inventory.Cluster) -> None:
+    node2 = classroom.hosts["node2"]
+    brokers = [{"broker_id": 1, "host": "192.168.56.11"}, {"broker_id": 2, "host": "192.168.56.12"}]
+    assert decom.broker_id(brokers, node2) == 2
+    assert decom.broker_id([{"node_id": 7, "host": "node2"}], node2) == 7
+    assert decom.broker_id([{"host": "192.168.56.12"}], node2) is None  # no id: not found, never -1
+    assert decom.broker_id(brokers, classroom.hosts["node3"]) is None
+
+
 def test_kafka_plan_refuses_a_partition_that_cannot_move() -> None:
     with pytest.raises(BadInput, match="topic 'a' partition 0 has 3 replicas"):
         decom.kafka_move_plan([_topic("a", [1, 2, 3])], 1, [2, 3])
