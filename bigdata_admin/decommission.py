@@ -200,6 +200,19 @@ def kafka_max_replication(topics: list[dict[str, Any]]) -> tuple[int, str]:
     return best, which
 
 
+def kafka_back_verdict(brokers: list[dict[str, Any]], topics: list[dict[str, Any]], expected: list[Host],
+                       host: Host) -> GateCheck:
+    """After a broker's start: the broker of `host` registered and not fenced (a stopped KRaft broker
+    stays listed, fenced), then dayops.kafka_verdict (every broker registered, partitions in sync)."""
+    from bigdata_admin.dayops import kafka_verdict
+
+    mine = [b for b in brokers if str(b.get("host")) in _names(host)]
+    if not mine or any(b.get("is_fenced") for b in mine):
+        return GateCheck(False, f"broker on {host.name} unfenced",
+                         "fenced (not started yet)" if mine else "not registered", {"brokers": len(brokers)})
+    return kafka_verdict(brokers, topics, expected)
+
+
 # --- report ----------------------------------------------------------------------------------------------
 
 @dataclass
@@ -585,8 +598,9 @@ def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
     cluster = live.cluster
     if not decom:
         live.unit(host, "kafka_broker", "start")
-        return wait_gate(guarded(lambda: kafka_verdict(*live.kafka_facts(), cluster.hosts_in("kafka_broker")),
-                                 "Kafka"), timeout_s, interval_s)[0]
+        expected = cluster.hosts_in("kafka_broker")
+        return wait_gate(guarded(lambda: kafka_back_verdict(*live.kafka_facts(), expected, host), "Kafka"),
+                         timeout_s, interval_s)[0]
     from kafka import TopicPartition
 
     brokers, topics = live.kafka_facts()

@@ -109,6 +109,19 @@ def test_broker_id_reads_kafka_python_3_and_2_fields(classroom: inventory.Cluste
     assert decom.broker_id(brokers, classroom.hosts["node3"]) is None
 
 
+def test_recommissioned_broker_must_be_unfenced(classroom: inventory.Cluster) -> None:
+    node2 = classroom.hosts["node2"]
+    hosts = classroom.hosts_in("kafka_broker")
+    brokers = [{"broker_id": i + 1, "host": h.var("ansible_host"), "is_fenced": False}
+               for i, h in enumerate(hosts)]
+    topics = [_topic("a", [1, 3])]
+    assert decom.kafka_back_verdict(brokers, topics, hosts, node2).ok
+    brokers[1]["is_fenced"] = True
+    fenced = decom.kafka_back_verdict(brokers, topics, hosts, node2)
+    assert not fenced.ok and "fenced" in fenced.detail
+    assert not decom.kafka_back_verdict([brokers[0], brokers[2]], topics, hosts, node2).ok
+
+
 def test_kafka_plan_refuses_a_partition_that_cannot_move() -> None:
     with pytest.raises(BadInput, match="topic 'a' partition 0 has 3 replicas"):
         decom.kafka_move_plan([_topic("a", [1, 2, 3])], 1, [2, 3])
