@@ -68,11 +68,16 @@ def _literal(cluster: Cluster, name: str, default: str) -> str:
     return str(value) if value not in (None, "") and "{{" not in str(value) else default
 
 
+def hadoop_conf_dir(cluster: Cluster) -> str:
+    """HADOOP_CONF_DIR on the hosts (the hdfs role's hdfs_conf_dir)."""
+    root = _literal(cluster, "bigdata_config_root", "/etc/bigdata")
+    return _literal(cluster, "hdfs_conf_dir", f"{root}/hadoop")
+
+
 def exclude_files(cluster: Cluster) -> dict[str, str]:
     """{"hdfs": the NameNodes' dfs.hosts.exclude file, "yarn": the ResourceManager's nodes exclude file}
     (paths on the hosts; the hdfs role's hdfs_hosts_exclude_file / hdfs_yarn_nodes_exclude_file)."""
-    root = _literal(cluster, "bigdata_config_root", "/etc/bigdata")
-    conf = _literal(cluster, "hdfs_conf_dir", f"{root}/hadoop")
+    conf = hadoop_conf_dir(cluster)
     return {"hdfs": _literal(cluster, "hdfs_hosts_exclude_file", f"{conf}/dfs.exclude"),
             "yarn": _literal(cluster, "hdfs_yarn_nodes_exclude_file", f"{conf}/yarn.exclude")}
 
@@ -262,6 +267,8 @@ class Facts:
     yarn_excluded: list[str] = field(default_factory=list)
     kafka_max_rf: int = 0
     kafka_max_rf_topic: str = ""
+    unconfigured: list[str] = field(default_factory=list)
+    """`host: property` for a master whose configuration names no exclude file (deployed before it)."""
 
 
 def host_services(cluster: Cluster, host: Host) -> list[str]:
@@ -300,6 +307,10 @@ def resolve(cluster: Cluster, host_name: str, services: Iterable[str]) -> tuple[
 def refusals(cluster: Cluster, host: Host, services: list[str], facts: Facts) -> list[tuple[str, str]]:
     """(problem, fix) for every reason not to decommission `services` of `host` (empty: go ahead)."""
     out: list[tuple[str, str]] = []
+    if facts.unconfigured:
+        out.append((f"the configuration names no exclude file ({', '.join(facts.unconfigured)})",
+                    f"Deploy hdfs and yarn again first (`bigdata-admin deploy -i "
+                    f"{deployment.inventory_arg(cluster.source)} --tags hdfs,yarn`), which adds it."))
     if "hdfs" in services:
         remain = [h.name for h in cluster.hosts_in("hdfs_datanode")
                   if h.name != host.name and h.name not in facts.hdfs_excluded]
@@ -474,14 +485,22 @@ def highest_file_replication(cluster: Cluster, limit: int = FILE_SCAN_LIMIT) -> 
 def gather_facts(live: Live, host: Host, services: list[str]) -> Facts:
     """The Facts the refusals need, for the services being decommissioned."""
     cluster, facts = live.cluster, Facts()
+    conf = hadoop_conf_dir(cluster)
+    wants = {"hdfs": ("hdfs_namenode", "dfs.hosts.exclude", "hdfs-site.xml"),
+             "yarn": ("yarn_resourcemanager", "yarn.resourcemanager.nodes.exclude-path", "yarn-site.xml")}
+    for svc, (group, prop, site) in wants.items():
+        if svc in services:
+            for master in cluster.hosts_in(group):
+                if not live.run(master, ["grep", "-q", f"<name>{prop}</name>", f"{conf}/{site}"], 30.0)[0]:
+                    facts.unconfigured.append(f"{master.name}: {prop}")
     if "hdfs" in services:
         for nn in cluster.hosts_in("hdfs_namenode"):
             facts.hdfs_excluded += [h for h in live.read_exclude(nn, live.files["hdfs"])
                                     if h not in facts.hdfs_excluded and h != host.name]
         dfs_rep = _int(cluster.var("hdfs_replication"), 3)
-        site = cluster.var("hdfs_site_extra") or {}
-        if isinstance(site, dict) and "dfs.replication" in site:
-            dfs_rep = _int(site["dfs.replication"], dfs_rep)
+        extra = cluster.var("hdfs_site_extra") or {}
+        if isinstance(extra, dict) and "dfs.replication" in extra:
+            dfs_rep = _int(extra["dfs.replication"], dfs_rep)
         file_rep, seen = highest_file_replication(cluster)
         facts.hdfs_replication = max(dfs_rep, file_rep)
         facts.hdfs_replication_why = (f"dfs.replication {dfs_rep}, highest file replication {file_rep} "

@@ -233,7 +233,24 @@ def test_refused_decommission_changes_nothing(classroom: inventory.Cluster,
     live = FakeLive(classroom)
     with pytest.raises(BadInput, match=r"HDFS replication 3 .*highest file replication 3.*node2 stays"):
         decom.run(classroom, "node2", ["hdfs"], live=live, timeout_s=5, interval_s=0)
-    assert live.commands and all(c.startswith("cat ") for _h, c in live.commands) and not live.files_on
+    assert live.commands and all(c.startswith(("cat ", "grep ")) for _h, c in live.commands)
+    assert not live.files_on
+
+
+def test_refused_when_the_masters_were_deployed_without_exclude_files(
+        classroom: inventory.Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decom, "highest_file_replication", lambda _c: (1, 5))
+    monkeypatch.setattr(classroom, "vars", {**classroom.vars, "hdfs_replication": 1})
+    live = FakeLive(classroom)
+    plain_run = live.run
+
+    def no_property(host: inventory.Host, argv: list[str], timeout: float) -> tuple[bool, str]:
+        return (False, "") if argv[0] == "grep" else plain_run(host, argv, timeout)
+
+    live.run = no_property
+    with pytest.raises(BadInput, match=r"names no exclude file \(node1: dfs.hosts.exclude") as err:
+        decom.run(classroom, "node2", ["hdfs"], live=live, timeout_s=5, interval_s=0)
+    assert "--tags hdfs,yarn" in str(err.value.fix) and not live.files_on
 
 
 def test_a_wait_not_reached_stops_the_rest(classroom: inventory.Cluster,
