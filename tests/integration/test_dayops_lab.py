@@ -412,3 +412,8 @@ def test_decommission_a_kafka_broker_moves_its_partitions(main_lab: dict[str, An
     back = decommission.run(cluster, target.name, ["kafka"], decommission=False, timeout_s=300,
                             progress=print)
     assert back.ok, back.as_dict()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()
