@@ -283,7 +283,7 @@ def zookeeper_verdict(modes: dict[str, str], synced_followers: int | None) -> Ga
 def _active_namenode_beans(cluster: Cluster) -> tuple[dict[str, Any], dict[str, Any]]:
     """(NameNodeInfo, FSNamesystem+FSNamesystemState) of the active NameNode; ({}, {}) when none answers."""
     from bigdata_admin.health.core import address, port
-    from bigdata_admin.health.probes_hadoop import _named, jmx
+    from bigdata_admin.health.probes_hadoop import jmx, named
 
     for nn in cluster.hosts_in("hdfs_namenode"):
         try:
@@ -291,12 +291,12 @@ def _active_namenode_beans(cluster: Cluster) -> tuple[dict[str, Any], dict[str, 
                         "Hadoop:service=NameNode,name=*")
         except (OSError, ValueError):
             continue
-        status = _named(beans, "Hadoop:service=NameNode,name=NameNodeStatus")
+        status = named(beans, "Hadoop:service=NameNode,name=NameNodeStatus")
         if status and status.get("State") not in (None, "active"):
             continue
-        fsn = {**_named(beans, "Hadoop:service=NameNode,name=FSNamesystemState"),
-               **_named(beans, "Hadoop:service=NameNode,name=FSNamesystem")}
-        return _named(beans, "Hadoop:service=NameNode,name=NameNodeInfo"), fsn
+        fsn = {**named(beans, "Hadoop:service=NameNode,name=FSNamesystemState"),
+               **named(beans, "Hadoop:service=NameNode,name=FSNamesystem")}
+        return named(beans, "Hadoop:service=NameNode,name=NameNodeInfo"), fsn
     return {}, {}
 
 

@@ -1,5 +1,5 @@
-"""Day-2 verbs: `restart` (plain or `--rolling` with health gates), `destroy`, `logs`. The work is in
-bigdata_admin.dayops."""
+"""Day-2 verbs: `restart` (plain or `--rolling` with health gates), `destroy`, `logs`, `decommission`,
+`recommission`. The work is in bigdata_admin.dayops and bigdata_admin.decommission."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from bigdata_admin.commands.runs import (
 
 if TYPE_CHECKING:
     from bigdata_admin.dayops import RollReport
+    from bigdata_admin.decommission import DecomReport
 
 
 def _render_roll(report: RollReport) -> None:
@@ -174,8 +175,86 @@ def logs(
     raise typer.Exit(1 if report.missing else 0)
 
 
+DecomServiceOpt = Annotated[list[str] | None, typer.Option(
+    "--service", "-s", metavar="SERVICE", help="hdfs, yarn, hbase or kafka (repeat, or separate with "
+    "commas); default: every one of them the host runs.", show_default=False)]
+DecomTimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", metavar="SECONDS", min=1, help="How long each service may take (block re-replication, "
+    "region moves, partition reassignment; for YARN also the graceful decommission timeout).")]
+
+
+def _render_decom(report: DecomReport) -> None:
+    from rich.table import Table
+
+    if report.steps:
+        table = Table(title=f"{report.action} of {report.host} (cluster {report.cluster})",
+                      title_justify="left")
+        for col in ("Service", "Seconds", "Check", "Detail"):
+            table.add_column(col, overflow="fold")
+        for s in report.steps:
+            style = "green" if s.ok else "bold red"
+            table.add_row(esc(s.service), f"{s.seconds:.1f}", f"[{style}]{esc(s.gate)}[/]", esc(s.detail))
+        console.print(table)
+    if report.ok:
+        console.print(f"[bold green]{report.action} of {esc(report.host)} done: "
+                      f"{esc(', '.join(s.service for s in report.steps))} ({report.seconds:.1f} s)[/]")
+        return
+    failed = next(s for s in report.steps if not s.ok)
+    err_console.print(f"[bold red]error:[/] {esc(report.action)} of {esc(report.host)} stopped at "
+                      f"{esc(failed.service)}: '{esc(failed.gate)}' not reached ({esc(failed.detail)}); "
+                      f"not done: {esc(', '.join(report.pending) or 'none')}", highlight=False)
+    err_console.print(f"[bold]next:[/] see `bigdata-admin status` and `bigdata-admin logs "
+                      f"{esc(failed.service)}`; running the same command again continues (each step is "
+                      "repeatable)", highlight=False)
+
+
+def _decom(decommission: bool, host: str, inventory: Path, services: list[str] | None, timeout: float,
+           json_out: bool) -> None:
+    from bigdata_admin import decommission as decom
+
+    cluster = _load_and_validate(inventory, json_out)
+    with domain_errors():
+        chosen = [p.strip().lower() for item in services or [] for p in item.split(",") if p.strip()]
+        say = None if json_out else (lambda m: err_console.print(f"[dim]{esc(m)}[/]", highlight=False))
+        report = decom.run(cluster, host, chosen, decommission=decommission, timeout_s=timeout, progress=say)
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        _render_decom(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def decommission(
+    host: Annotated[str, typer.Argument(help="The inventory host to take out of service.",
+                                        show_default=False)],
+    inventory: InventoryOpt,
+    services: DecomServiceOpt = None,
+    timeout: DecomTimeoutOpt = 600.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Take HOST's DataNode, NodeManager, RegionServer and Kafka broker out of service without losing data:
+    regions unloaded, partitions reassigned, YARN graceful decommission, HDFS blocks re-replicated
+    (Decommissioned, 0 missing and 0 under-replicated blocks); then each daemon stops. Refuses (exit 2,
+    nothing done) when the rest cannot hold the data; exit 1 when a wait times out."""
+    _decom(True, host, inventory, services, timeout, json_out)
+
+
+def recommission(
+    host: Annotated[str, typer.Argument(help="The decommissioned inventory host.", show_default=False)],
+    inventory: InventoryOpt,
+    services: DecomServiceOpt = None,
+    timeout: DecomTimeoutOpt = 600.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put HOST back in service: out of the exclude files, nodes refreshed, daemons started, each waited
+    for (DataNode In Service, NodeManager RUNNING, RegionServer registered, broker in sync)."""
+    _decom(False, host, inventory, services, timeout, json_out)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
     app.command("restart")(restart)
     app.command("destroy")(destroy)
     app.command("logs")(logs)
+    app.command("decommission")(decommission)
+    app.command("recommission")(recommission)

@@ -25,7 +25,7 @@ def jmx(addr: str, http_port: int, query: str, timeout: float = TIMEOUT) -> list
     return list(data.get("beans") or [])
 
 
-def _named(beans: list[dict[str, Any]], name: str) -> dict[str, Any]:
+def named(beans: list[dict[str, Any]], name: str) -> dict[str, Any]:
     """The bean called exactly `name`, or {}."""
     for bean in beans:
         if bean.get("name") == name:
@@ -86,11 +86,11 @@ def hdfs_namenode(cluster: Cluster, host: Host) -> ProbeResult:
         return ProbeResult(host.name, "hdfs_namenode", False, "down",
                            f"JMX {addr}:{http_port}: {reason(exc)}")
     ha = len(cluster.hosts_in("hdfs_namenode")) > 1
-    fsn = {**_named(beans, "Hadoop:service=NameNode,name=FSNamesystemState"),
-           **_named(beans, "Hadoop:service=NameNode,name=FSNamesystem")}
+    fsn = {**named(beans, "Hadoop:service=NameNode,name=FSNamesystemState"),
+           **named(beans, "Hadoop:service=NameNode,name=FSNamesystem")}
     healthy, state, detail, data = summarize_namenode(
-        _named(beans, "Hadoop:service=NameNode,name=NameNodeStatus"), fsn,
-        _named(beans, "Hadoop:service=NameNode,name=NameNodeInfo"), ha)
+        named(beans, "Hadoop:service=NameNode,name=NameNodeStatus"), fsn,
+        named(beans, "Hadoop:service=NameNode,name=NameNodeInfo"), ha)
     return ProbeResult(host.name, "hdfs_namenode", healthy, state, detail, data)
 
 

@@ -4,12 +4,21 @@ In CI (cheap, on the session's `main_lab`):
 - a rolling restart of HDFS's DataNodes while a loop writes small files through WebHDFS loses no
   acknowledged write, and every host passes its health gate; the cluster is healthy again afterwards
   (opted in: the NameNode's host too);
-- `logs hdfs --since` brings each HDFS host's log files and journal back in one archive.
+- `logs hdfs --since` brings each HDFS host's log files and journal back in one archive;
+- `decommission`: a DataNode the replication needs is refused (exit 2, nothing done: `lab up`'s layout
+  has 2 DataNodes at replication 2); a NodeManager is gracefully decommissioned (the other one is then
+  refused as the last) and recommissioned, `status` healthy again; a Kafka broker is refused while a
+  topic is replicated on every broker. With a DataNode to spare (3 DataNodes at replication 2: add h1 to
+  hdfs_datanode and deploy hdfs) one DataNode and its NodeManager are decommissioned (Decommissioned,
+  0 missing and 0 under-replicated blocks, a file written before reads back), a second DataNode is
+  refused, and both come back In Service.
 These tests restart daemons, so they carry the `mutates_cluster` mark: conftest.py runs them after every
 other test of the session.
 
 Opt-in (BIGDATA_TEST_DAYOPS_LAB=1; minutes, and they take the whole lab down and up again):
 - rolling restarts of HBase and Kafka pass their gates (regions online, in-sync replicas complete);
+- decommission of a RegionServer (regions unloaded, a table still readable) and recommission; of a Kafka
+  broker when its partitions fit on the others;
 - `destroy` without --purge-data leaves the data and nothing running; a new deploy finds it (the
   NameNode keeps its cluster id and a file written before reads back).
 Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BIGDATA_LAB_KEEP=1.
@@ -212,3 +221,199 @@ def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, An
     with webhdfs_client(cluster).read(path) as reader:
         assert reader.read() == body
     assert _wait_all_healthy(cluster).healthy
+
+
+# --- decommission ----------------------------------------------------------------------------------------
+
+def _datanode_states(cluster: Any) -> dict[str, str]:
+    from bigdata_admin import decommission
+
+    info, _fsn = dayops._active_namenode_beans(cluster)
+    return {h.name: decommission.datanode_admin_state(info, h)[0] for h in cluster.hosts_in("hdfs_datanode")}
+
+
+def _cli(*args: str) -> Any:
+    """`bigdata-admin ARGS` in this process: .exit_code and .output with rich's line wrapping undone."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from bigdata_admin.cli import app
+
+    res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return SimpleNamespace(exit_code=res.exit_code, output=" ".join(res.output.split()))
+
+
+def test_datanode_decommission_refused_while_the_replication_needs_every_datanode(
+        main_lab: dict[str, Any]) -> None:
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    dns = [h.name for h in cluster.hosts_in("hdfs_datanode")]
+    replication = int(cluster.var("hdfs_replication"))
+    if len(dns) - 1 >= replication:
+        pytest.skip(f"{len(dns)} DataNodes at replication {replication}: one may leave "
+                    "(test_decommission_a_datanode_then_recommission covers it)")
+    refused = _cli("decommission", dns[-1], "-i", str(cluster.source), "--service", "hdfs")
+    assert refused.exit_code == 2, refused.output
+    assert f"HDFS replication {replication}" in refused.output
+    assert f"above the {len(dns) - 1} DataNode(s) that would remain" in refused.output, refused.output
+    assert "Add a DataNode first" in refused.output
+    assert set(_datanode_states(cluster).values()) == {"In Service"}  # nothing done
+
+
+def test_decommission_a_nodemanager_then_recommission(main_lab: dict[str, Any], record_property: Any) -> None:
+    from bigdata_admin import decommission
+
+    cluster = main_lab_cluster(main_lab, (("yarn_nodemanager", "YARN NodeManagers"),))
+    nms = cluster.hosts_in("yarn_nodemanager")
+    if len(nms) < 2:
+        pytest.skip("needs 2 NodeManagers")
+    target = nms[-1]
+    started = time.monotonic()
+    report = decommission.run(cluster, target.name, ["yarn"], timeout_s=240, progress=print)
+    decom_s = time.monotonic() - started
+    assert report.ok, report.as_dict()
+    live = decommission.Live(cluster)
+    assert decommission.yarn_node_state(live.rm_nodes(), target) == "DECOMMISSIONED"
+    assert target.name in live.read_exclude(cluster.hosts_in("yarn_resourcemanager")[0], live.files["yarn"])
+    last = _cli("decommission", nms[0].name, "-i", str(cluster.source), "--service", "yarn")
+    if len(nms) == 2:  # the other one is now the last NodeManager in service
+        assert last.exit_code == 2 and "last NodeManager" in last.output, last.output
+    started = time.monotonic()
+    back = decommission.run(cluster, target.name, ["yarn"], decommission=False, timeout_s=240, progress=print)
+    recom_s = time.monotonic() - started
+    assert back.ok, back.as_dict()
+    assert decommission.yarn_node_state(live.rm_nodes(), target) == "RUNNING"
+    health = _wait_all_healthy(cluster)
+    assert health.healthy, [(r.host, r.group, r.problem) for r in health.unhealthy]
+    record_property("decommission_s", round(decom_s, 1))
+    record_property("recommission_s", round(recom_s, 1))
+    print(f"NodeManager {target.name}: decommission {decom_s:.1f} s, recommission {recom_s:.1f} s")
+
+
+def test_decommission_a_datanode_then_recommission(main_lab: dict[str, Any], record_property: Any) -> None:
+    from bigdata_admin import decommission
+    from bigdata_admin.clients import webhdfs_client
+
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    dns = [h.name for h in cluster.hosts_in("hdfs_datanode")]
+    replication = int(cluster.var("hdfs_replication"))
+    if len(dns) - 1 < replication:
+        pytest.skip(f"{len(dns)} DataNodes at replication {replication}: none may leave (a lab with a third "
+                    "DataNode runs it: add h1 to hdfs_datanode in the lab's hosts.yml and deploy hdfs)")
+    nn = {h.name for h in cluster.hosts_in("hdfs_namenode")}
+    target = next(h for h in reversed(dns) if h not in nn)
+    services = ["hdfs", "yarn"] if cluster.hosts[target].in_group("yarn_nodemanager") else ["hdfs"]
+    client = webhdfs_client(cluster, timeout=60)  # a busy lab's NameNode may take a while
+    path, body = f"/tmp/decom-{uuid.uuid4().hex[:8]}", b"written before the decommission\n" * 1000
+    client.write(path, data=body, overwrite=True)
+    started = time.monotonic()
+    report = decommission.run(cluster, target, services, timeout_s=300, progress=print)
+    decom_s = time.monotonic() - started
+    assert report.ok, report.as_dict()
+    hdfs_step = next(s for s in report.steps if s.service == "hdfs")
+    assert hdfs_step.data["missing_blocks"] == 0 and hdfs_step.data["under_replicated_blocks"] == 0
+    assert _datanode_states(cluster)[target] in ("Decommissioned", "dead")
+    _info, fsn = dayops._active_namenode_beans(cluster)
+    assert int(fsn["MissingBlocks"]) == 0 and int(fsn["UnderReplicatedBlocks"]) == 0, fsn
+    with client.read(path) as reader:
+        assert reader.read() == body
+    if len(dns) - 2 < replication:  # a second one may not leave
+        other = next(h for h in dns if h != target)
+        refused = _cli("decommission", other, "-i", str(cluster.source), "--service", "hdfs")
+        assert refused.exit_code == 2, refused.output
+        assert f"above the {len(dns) - 2} DataNode(s) that would remain" in refused.output, refused.output
+        assert _datanode_states(cluster)[other] == "In Service"  # nothing done
+    started = time.monotonic()
+    back = decommission.run(cluster, target, services, decommission=False, timeout_s=300, progress=print)
+    recom_s = time.monotonic() - started
+    assert back.ok, back.as_dict()
+    assert set(_datanode_states(cluster).values()) == {"In Service"}
+    client.delete(path)
+    health = _wait_all_healthy(cluster)
+    assert health.healthy, [(r.host, r.group, r.problem) for r in health.unhealthy]
+    record_property("decommission_s", round(decom_s, 1))
+    record_property("recommission_s", round(recom_s, 1))
+    print(f"decommission of {target} ({', '.join(services)}) {decom_s:.1f} s: "
+          + ", ".join(f"{s.service} {s.seconds:.1f} s" for s in report.steps)
+          + f"; recommission {recom_s:.1f} s")
+
+
+def test_kafka_decommission_refused_while_a_topic_is_on_every_broker(main_lab: dict[str, Any]) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    cluster = main_lab_cluster(main_lab, (("kafka_broker", "Kafka brokers"),))
+    brokers = cluster.hosts_in("kafka_broker")
+    topic = f"decom-{uuid.uuid4().hex[:6]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=len(brokers))])
+        res = _cli("decommission", brokers[-1].name, "-i", str(cluster.source), "--service", "kafka")
+        assert res.exit_code == 2, res.output
+        assert f"has replication factor {len(brokers)}" in res.output and "Add a broker" in res.output
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+
+
+@opt_in
+def test_decommission_a_regionserver_then_recommission(main_lab: dict[str, Any]) -> None:
+    from bigdata_admin import decommission
+
+    cluster = main_lab_cluster(main_lab, (("hbase_regionserver", "HBase RegionServers"),))
+    rss = cluster.hosts_in("hbase_regionserver")
+    if len(rss) < 2:
+        pytest.skip("needs 2 RegionServers")
+    target = rss[-1]
+    report = decommission.run(cluster, target.name, ["hbase"], timeout_s=300, progress=print)
+    assert report.ok, report.as_dict()
+    assert report.steps[0].data["regions"] == 0
+    gate = dayops.check_gate(cluster, "hbase", None)
+    assert gate.data["regions_in_transition"] == 0, gate
+    back = decommission.run(cluster, target.name, ["hbase"], decommission=False, timeout_s=300,
+                            progress=print)
+    assert back.ok, back.as_dict()
+    print(f"hbase decommission {report.seconds:.1f} s, recommission {back.seconds:.1f} s")
+    assert _wait_all_healthy(cluster).healthy
+
+
+@opt_in
+def test_decommission_a_kafka_broker_moves_its_partitions(main_lab: dict[str, Any]) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from bigdata_admin import decommission
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    cluster = main_lab_cluster(main_lab, (("kafka_broker", "Kafka brokers"),))
+    brokers = cluster.hosts_in("kafka_broker")
+    live = decommission.Live(cluster)
+    _b, topics = live.kafka_facts()
+    if decommission.kafka_max_replication(topics)[0] >= len(brokers):
+        pytest.skip("a topic is replicated on every broker: no broker can leave")
+    topic = f"decom-{uuid.uuid4().hex[:6]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=len(brokers) - 1)])
+    finally:
+        admin.close()
+    deadline = time.monotonic() + 30
+    while topic not in {t["name"] for t in live.kafka_facts()[1]} and time.monotonic() < deadline:
+        time.sleep(1)  # the new topic's metadata reaches every broker
+    target = brokers[-1]
+    leaving = decommission.broker_id(live.kafka_facts()[0], target)
+    report = decommission.run(cluster, target.name, ["kafka"], timeout_s=300, progress=print)
+    assert report.ok, report.as_dict()
+    after = decommission.Live(cluster).kafka_facts()[1]
+    on_it = [t["name"] for t in after for p in t["partitions"] if leaving in p["replica_nodes"]]
+    moved = next(st for st in report.steps if st.service == "kafka")
+    assert leaving is not None and leaving >= 0 and not on_it, on_it
+    assert not moved.detail.startswith("0 partition"), moved.detail  # the new topic had replicas on it
+    back = decommission.run(cluster, target.name, ["kafka"], decommission=False, timeout_s=300,
+                            progress=print)
+    assert back.ok, back.as_dict()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()

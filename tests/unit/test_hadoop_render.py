@@ -38,6 +38,7 @@ HA_ONLY_KEYS = (
 HDFS_DEFAULT_KEYS = frozenset(
     {
         "dfs.replication",
+        "dfs.hosts.exclude",
         "dfs.webhdfs.enabled",
         "dfs.permissions.superusergroup",
         "dfs.namenode.name.dir",
