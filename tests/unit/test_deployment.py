@@ -180,8 +180,8 @@ def test_spark_thrift_uses_its_own_metastore_when_hive_and_hdfs_are_skipped(
     assert "HADOOP_CONF_DIR" not in rendered
 
 
-def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tmp_path: Path,
-                                                                             no_gpu_role: str) -> None:
+def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(
+        tmp_path: Path, no_gpu_role: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real deploy run (its one host is unreachable, so no host is changed): ZooKeeper's tarball is
     missing and gpu_worker has no role; both are listed with the reason, the run's inventory is the view
     without them, and status reports them as not deployed instead of probing them."""
@@ -191,7 +191,7 @@ def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tm
 
     from bigdata_admin.cli import app
 
-    os.environ["BIGDATA_ADMIN_CACHE_DIR"] = str(tmp_path / "cache")
+    monkeypatch.setenv("BIGDATA_ADMIN_CACHE_DIR", str(tmp_path / "cache"))  # restored afterwards
     inv = tmp_path / "inv"
     (inv / "group_vars").mkdir(parents=True)
     (inv / "hosts.yml").write_text(yaml.safe_dump({"all": {
@@ -199,10 +199,7 @@ def test_deploy_lists_skipped_groups_runs_on_the_view_and_status_reports_them(tm
         "children": {g: {"hosts": {"n1": {}}} for g in ("zookeeper", "redis", "gpu_worker")}}}))
     (inv / "group_vars" / "all.yml").write_text("zookeeper_install_method: tarball\n")
     cli = CliRunner()
-    try:
-        r = cli.invoke(app, ["deploy", "-i", str(inv), "--skip-unavailable", "--json"])
-    finally:
-        del os.environ["BIGDATA_ADMIN_CACHE_DIR"]
+    r = cli.invoke(app, ["deploy", "-i", str(inv), "--skip-unavailable", "--json"])
     out = json.loads(r.stdout)
     assert r.exit_code == 3, r.output
     skipped = {s["group"]: s for s in out["skipped"]}
