@@ -530,6 +530,16 @@ def guarded(look: Callable[[], GateCheck], what: str) -> Callable[[], GateCheck]
     return safe
 
 
+def _drained_then_stop(live: Live, host: Host, group: str, look: Callable[[], GateCheck], what: str,
+                       timeout_s: float, interval_s: float) -> GateCheck:
+    """Wait until `look` passes (exceptions count as not passed), then stop the host's `group` daemon;
+    a wait that times out leaves the daemon running."""
+    check = wait_gate(guarded(look, what), timeout_s, interval_s)[0]
+    if check.ok:
+        live.unit(host, group, "stop")
+    return check
+
+
 def _hdfs(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: float) -> GateCheck:
     cluster = live.cluster
     nns = cluster.hosts_in("hdfs_namenode")
@@ -552,11 +562,9 @@ def _hdfs(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
             return check
 
         return wait_gate(guarded(back, "HDFS"), timeout_s, interval_s)[0]
-    check = wait_gate(guarded(lambda: hdfs_decommissioned_verdict(*live.namenode_beans(), host), "HDFS"),
-                      timeout_s, interval_s)[0]
-    if check.ok:
-        live.unit(host, "hdfs_datanode", "stop")
-    return check
+    return _drained_then_stop(live, host, "hdfs_datanode",
+                              lambda: hdfs_decommissioned_verdict(*live.namenode_beans(), host), "HDFS",
+                              timeout_s, interval_s)
 
 
 def _yarn(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: float) -> GateCheck:
@@ -581,10 +589,8 @@ def _yarn(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
     graceful = max(1, int(timeout_s))
     live.must(rm, live.as_user(user, yarn, "rmadmin", "-refreshNodes", "-g", str(graceful), "-client"),
               timeout=graceful + 120.0)
-    check = wait_gate(guarded(lambda: state("DECOMMISSIONED"), "ResourceManager"), timeout_s, interval_s)[0]
-    if check.ok:
-        live.unit(host, "yarn_nodemanager", "stop")
-    return check
+    return _drained_then_stop(live, host, "yarn_nodemanager", lambda: state("DECOMMISSIONED"),
+                              "ResourceManager", timeout_s, interval_s)
 
 
 def _hbase(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: float) -> GateCheck:
@@ -605,10 +611,7 @@ def _hbase(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
         n = live.regions_on(host)
         return GateCheck(n == 0, f"RegionServer {host.name} empty", f"{n} region(s) on it", {"regions": n})
 
-    check = wait_gate(guarded(empty, "RegionServer"), timeout_s, interval_s)[0]
-    if check.ok:
-        live.unit(host, "hbase_regionserver", "stop")
-    return check
+    return _drained_then_stop(live, host, "hbase_regionserver", empty, "RegionServer", timeout_s, interval_s)
 
 
 def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: float) -> GateCheck:
@@ -657,9 +660,8 @@ def _kafka(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: fl
                              {"pending": len(pending), "left": len(left)})
         return kafka_verdict(brokers, topics_now, cluster.hosts_in("kafka_broker"))
 
-    check = wait_gate(guarded(moved, "Kafka"), timeout_s, interval_s)[0]
+    check = _drained_then_stop(live, host, "kafka_broker", moved, "Kafka", timeout_s, interval_s)
     if check.ok:
-        live.unit(host, "kafka_broker", "stop")
         check = GateCheck(True, f"broker {leaving} emptied", f"{len(plan)} partition replica(s) moved off, "
                           "every partition in sync; broker stopped", check.data)
     return check
