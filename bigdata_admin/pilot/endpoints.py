@@ -64,3 +64,21 @@ def kafka_bootstrap(cluster: Cluster) -> list[str]:
         raise BadInput("the inventory has no kafka_broker host", fix="Add one under `kafka_broker:`.")
     return [f"{h.address or h.name}:{int(h.var('kafka_broker_port', cluster.var('kafka_broker_port', 9092)))}"
             for h in brokers]
+
+
+def hdfs_cluster_id(cluster: Cluster) -> str | None:
+    """The HDFS clusterID the NameNodes report (JMX bean NameNodeInfo, attribute ClusterId), or None
+    when none answers. A NameNode format makes a new one, so it tells a rebuilt cluster from the one an
+    earlier `pilot run` loaded (Hadoop docs, "HDFS Federation": the ClusterID identifies the cluster)."""
+    from bigdata_admin.health.core import address, port
+    from bigdata_admin.health.probes_hadoop import jmx, named
+
+    bean = "Hadoop:service=NameNode,name=NameNodeInfo"
+    for host in cluster.hosts_in("hdfs_namenode"):
+        try:
+            info = named(jmx(address(host), port(cluster, "hdfs_namenode_http_port", host), bean), bean)
+        except (OSError, ValueError):
+            continue
+        if info.get("ClusterId"):
+            return str(info["ClusterId"])
+    return None

@@ -16,8 +16,9 @@ Steps, in order (each one a library call that the single-step verbs make too):
     export    the symptom mart into PostgreSQL (the book's Sqoop step: the `pilot` database on the
               metastore_db host, or `export_url`), replacing that day only
 
-The state lives in DATA/run.json: {"day", "options", "steps": {name: {"status": "done"|"failed",
-"seconds", "detail", "error"?}}}. A rerun skips the steps already done with the same options and starts
+The state lives in DATA/run.json: {"day", "options", "cluster", "steps": {name: {"status":
+"done"|"failed", "seconds", "detail", "error"?}}}. A rerun skips the steps already done with the same
+options on the same cluster ("cluster": the HDFS clusterID, which a rebuilt cluster changes) and starts
 at the first one that is not; `restart=True` runs them all again. A step that does not apply to the
 cluster (`ml` without a GPU worker) is reported "skipped" with the reason and not recorded.
 """
@@ -111,7 +112,7 @@ def _state(path: Path) -> dict[str, Any]:
 def run(cluster: Any, opts: RunOptions, *, cache: Path, restart: bool = False,
         progress: Progress | None = None) -> RunResult:
     """Run the steps not yet done; stop at the first failure (recorded, and named in the result)."""
-    from bigdata_admin.pilot import generate
+    from bigdata_admin.pilot import endpoints, generate
 
     generate.parse_day(opts.day)
     if opts.engine not in ("hive", "spark"):
@@ -120,8 +121,14 @@ def run(cluster: Any, opts: RunOptions, *, cache: Path, restart: bool = False,
     opts.data.mkdir(parents=True, exist_ok=True)
     state_path = opts.data / STATE_FILE
     state = _state(state_path)
-    if restart or state.get("options") != opts.key():
-        state = {"day": opts.day, "options": opts.key(), "steps": {}}
+    cluster_id = endpoints.hdfs_cluster_id(cluster)
+    if state.get("steps") and not restart and state.get("options") == opts.key() \
+            and state.get("cluster") != cluster_id:
+        say("generate", "detail", f"the cluster is not the one the earlier run used (HDFS clusterID "
+                                  f"{cluster_id or 'unknown'}, was {state.get('cluster') or 'unknown'}): "
+                                  "every step runs again")
+    if restart or state.get("options") != opts.key() or state.get("cluster") != cluster_id:
+        state = {"day": opts.day, "options": opts.key(), "cluster": cluster_id, "steps": {}}
     result = RunResult(opts.day)
     actions: dict[str, Callable[[Callable[[str], None]], str]] = {
         "generate": lambda note: _generate(opts),

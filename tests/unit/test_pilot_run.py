@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bigdata_admin.cli import app
 from bigdata_admin.errors import BadInput, RunFailed
-from bigdata_admin.pilot import run
+from bigdata_admin.pilot import endpoints, run
 
 REAL_ML = run._ml
 
@@ -31,6 +31,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     for name in run.STEPS:
         monkeypatch.setattr(run, f"_{name}", step(name))
+    seen["cluster"] = ["CID-first"]
+    monkeypatch.setattr(endpoints, "hdfs_cluster_id", lambda _cluster: seen["cluster"][0])
     return seen
 
 
@@ -65,6 +67,22 @@ def test_other_options_or_restart_run_everything_again(tmp_path: Path, calls: di
     calls["ran"].clear()
     run.run(None, _opts(tmp_path, engine="spark"), cache=tmp_path, restart=True)
     assert calls["ran"] == list(run.STEPS)
+
+
+def test_a_rebuilt_cluster_runs_every_step_again(tmp_path: Path, calls: dict[str, list[str]]) -> None:
+    """A new lab under the same data directory (CI's persistent state): nothing done on the old cluster
+    counts, so the marts and the model are made again rather than reported done."""
+    run.run(None, _opts(tmp_path), cache=tmp_path)
+    calls["ran"].clear()
+    calls["cluster"][0] = "CID-rebuilt"
+    said: list[tuple[str, str, str]] = []
+    again = run.run(None, _opts(tmp_path), cache=tmp_path, progress=lambda *a: said.append(a))
+    assert calls["ran"] == list(run.STEPS) and again.ok
+    assert any("not the one the earlier run used" in d and "CID-first" in d for _s, _t, d in said), said
+    assert json.loads((tmp_path / "data" / run.STATE_FILE).read_text())["cluster"] == "CID-rebuilt"
+    calls["ran"].clear()
+    run.run(None, _opts(tmp_path), cache=tmp_path)
+    assert calls["ran"] == [], "the same cluster again: every step was done"
 
 
 def test_bad_engine_and_day_are_bad_input(tmp_path: Path, calls: dict[str, list[str]]) -> None:
