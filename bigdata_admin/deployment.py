@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from bigdata_admin import paths, services
-from bigdata_admin.inventory import Cluster, _inventory_file
+from bigdata_admin.inventory import Cluster, Host, _inventory_file
 
 
 def _has_play(role: str) -> bool:
@@ -207,9 +207,13 @@ def record_deploy(cluster: Cluster, deployed: Iterable[str], skipped: Mapping[st
     return _write_record(cluster, groups, now)
 
 
-def _write_record(cluster: Cluster, groups: dict[str, Any], now: str) -> Path:
+def _write_record(cluster: Cluster, groups: dict[str, Any], now: str,
+                  decommissioned: dict[str, dict[str, str]] | None = None) -> Path:
+    previous = load_record(cluster) or {}
     record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
-              "updated": now, "groups": groups}
+              "updated": now, "groups": groups,
+              "decommissioned": previous.get("decommissioned") or {} if decommissioned is None
+              else decommissioned}
     path = record_path(cluster)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))
@@ -228,6 +232,34 @@ def record_destroy(cluster: Cluster, run_id: str = "", purged: bool = False) -> 
     return _write_record(cluster, groups, now)
 
 
+def decommissioned(cluster: Cluster) -> dict[str, dict[str, str]]:
+    """Inventory group -> {host: when (ISO 8601, UTC)} of the worker daemons `decommission` took out of
+    service and `recommission` has not brought back. `status` reports them, not probes them; a
+    rolling restart leaves them stopped."""
+    record = load_record(cluster) or {}
+    out = record.get("decommissioned") or {}
+    return {g: dict(hosts) for g, hosts in out.items() if hosts}
+
+
+def in_service(cluster: Cluster, group: str) -> list[Host]:
+    """The group's hosts less those decommissioned (what a master's probe expects to see)."""
+    out = decommissioned(cluster).get(group, {})
+    return [h for h in cluster.hosts_in(group) if h.name not in out]
+
+
+def mark_decommissioned(cluster: Cluster, group: str, host: str, out_of_service: bool) -> None:
+    """Record that `host`'s daemon of `group` left service (True) or came back (False)."""
+    record = load_record(cluster) or {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    marks = decommissioned(cluster)
+    if out_of_service:
+        marks.setdefault(group, {})[host] = now
+    else:
+        marks.get(group, {}).pop(host, None)
+    _write_record(cluster, dict(record.get("groups") or {}), now,
+                  {g: hosts for g, hosts in marks.items() if hosts})
+
+
 def forget(cluster: Cluster) -> None:
     """Delete the inventory's deploy record and view (the hosts are gone)."""
     record_path(cluster).unlink(missing_ok=True)
@@ -242,9 +274,9 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
     """
     out = {g: why for g, why in no_role().items() if cluster.has(g)}
     record = load_record(cluster)
-    if record is None:
+    groups = (record or {}).get("groups") or {}
+    if not groups:  # no deploy recorded (a record may hold only decommission marks)
         return out
-    groups = record.get("groups") or {}
     for svc in services.SERVICES:
         if not cluster.has(svc.group) or svc.group in out:
             continue

@@ -69,6 +69,9 @@ class StatusReport:
     seconds: float = 0.0
     not_deployed: dict[str, list[str]] = field(default_factory=dict)
     """Reason -> inventory groups that no deploy installed; not probed and outside the verdict."""
+    decommissioned: list[dict[str, str]] = field(default_factory=list)
+    """{"host", "service" (inventory group), "since" (ISO 8601)} of daemons `decommission` took out of
+    service; not probed and outside the verdict."""
 
     @property
     def healthy(self) -> bool:
@@ -82,7 +85,8 @@ class StatusReport:
         return {"cluster": self.cluster, "healthy": self.healthy, "seconds": round(self.seconds, 3),
                 "services": [r.as_dict() for r in self.rows], "summaries": self.summaries,
                 "not_deployed": [{"group": g, "reason": why}
-                                 for why, gs in self.not_deployed.items() for g in gs]}
+                                 for why, gs in self.not_deployed.items() for g in gs],
+                "decommissioned": self.decommissioned}
 
 
 def _primary_port(cluster: Cluster, host: Host, svc: services.Service) -> tuple[str | None, int | None]:
@@ -142,7 +146,9 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
     if probes:
         load_plugins()
     absent = deployment.not_deployed(cluster) if not_deployed is None else dict(not_deployed)
+    out_of_service = deployment.decommissioned(cluster)
     skipped: dict[str, list[str]] = {}
+    decommissioned: list[dict[str, str]] = []
     targets: list[tuple[Host, services.Service]] = []
     for group in services.GROUPS:
         if groups and group not in groups:
@@ -152,6 +158,10 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
                 skipped.setdefault(absent[group], []).append(group)
             continue
         for host in cluster.hosts_in(group):
+            if host.name in out_of_service.get(group, {}):
+                decommissioned.append({"host": host.name, "service": group,
+                                       "since": out_of_service[group][host.name]})
+                continue
             targets.append((host, services.service(group)))
 
     units_by_host: dict[str, list[str]] = {}
@@ -180,4 +190,5 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
                 port_name=pname, port=pnum, port_open=pfut.result() if pfut else None,
                 probe=prfut.result() if prfut else None))
     rows.sort(key=lambda r: (r.host, services.GROUPS.index(r.group)))
-    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start, skipped)
+    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start, skipped,
+                        decommissioned)
