@@ -225,3 +225,19 @@ def test_cli_dry_run_shows_the_plan_and_touches_nothing(tmp_path: Path,
 def test_cli_bad_inventory_exits_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["upgrade", "-i", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_status_lists_the_versions_the_daemons_report() -> None:
+    from bigdata_admin.health import ProbeResult
+    from bigdata_admin.health.status import ServiceStatus, StatusReport
+
+    def row(host: str, group: str, version: str | None) -> ServiceStatus:
+        data = {"version": version} if version else {}
+        return ServiceStatus(host, group, group, "active", None, None, None,
+                             ProbeResult(host, group, True, "running", "", data))
+
+    report = StatusReport("t", [row("h1", "hdfs_namenode", "3.5.0, r0123"),
+                                row("h2", "hdfs_datanode", "3.4.2"),
+                                row("h1", "kafka_broker", None), row("h1", "zookeeper", "3.8.4")])
+    assert report.versions == {"hadoop": ["3.4.2", "3.5.0"], "zookeeper": ["3.8.4"]}
+    assert report.as_dict()["versions"] == report.versions
