@@ -241,3 +241,25 @@ def test_status_lists_the_versions_the_daemons_report() -> None:
                                 row("h1", "kafka_broker", None), row("h1", "zookeeper", "3.8.4")])
     assert report.versions == {"hadoop": ["3.4.2", "3.5.0"], "zookeeper": ["3.8.4"]}
     assert report.as_dict()["versions"] == report.versions
+
+
+def test_the_namenode_drop_in_repeats_the_units_command_with_rolling_upgrade_started(tmp_path: Path) -> None:
+    """roles/hdfs/files/hdfs-rolling-upgrade reads ExecStart (continuation lines joined) from the unit the
+    jvm-daemon template writes."""
+    import importlib.machinery
+    import importlib.util
+
+    script = REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade"
+    loader = importlib.machinery.SourceFileLoader("hdfs_rolling_upgrade", str(script))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    (tmp_path / "hdfs-namenode.service").write_text(
+        "[Service]\nUser=hdfs\nExecStart=/opt/java/17/bin/java \\\n    -Xmx512m \\\n    -Dproc_namenode \\\n"
+        "    -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* \\\n"
+        "    org.apache.hadoop.hdfs.server.namenode.NameNode\n\nRestart=on-failure\n")
+    module.UNIT_DIR = str(tmp_path)
+    assert module._exec_start("hdfs-namenode") == (
+        "/opt/java/17/bin/java -Xmx512m -Dproc_namenode -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* "
+        "org.apache.hadoop.hdfs.server.namenode.NameNode")
