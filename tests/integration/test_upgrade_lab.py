@@ -9,6 +9,8 @@ metadata.version. After: the NameNode, DataNodes, ResourceManager and NodeManage
 Kafka node runs 4.2.2 and the cluster's metadata.version is 4.2's; the file, the row and the records read
 back; `status` is healthy; a new file, row and record can be written; the deploy record names the new
 versions. A refused downgrade (exit 2) is checked first, and `upgrade` again afterwards has nothing to do.
+Opt-in (BIGDATA_TEST_UPGRADE_REDEPLOY=1, minutes): a plain `deploy` of the upgraded services afterwards
+changes nothing.
 
 The lab keeps the raised versions in its inventory (they describe what it runs). Restarts every daemon,
 so it carries `mutates_cluster` (run after every other test of the session).
@@ -18,6 +20,9 @@ Against a lab of your own: BIGDATA_MAIN_LAB_NAME=upg BIGDATA_MAIN_LAB_REUSE=1 BI
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -221,5 +226,19 @@ def test_an_upgrade_keeps_a_file_and_a_table_written_before_it(main_lab: dict[st
     assert res.exit_code == 0, res.output
     assert {c["action"] for c in json.loads(res.stdout)["components"]} == {"current"}
     times["no-op check"] = time.monotonic() - t3
+
+    if os.environ.get("BIGDATA_TEST_UPGRADE_REDEPLOY") == "1":
+        # Opt-in (minutes): a plain deploy of the upgraded services converges to the same state.
+        t4 = time.monotonic()
+        tags = ",".join(report["roles"])
+        proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "deploy", "-i", str(inv),
+                               "--tags", tags, "--json"], capture_output=True, text=True, timeout=2700,
+                              check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        recap = json.loads(proc.stdout).get("recap") or {}
+        assert recap, "no recap in the deploy's JSON"
+        changed = {h: r["changed"] for h, r in recap.items() if r.get("changed")}
+        assert changed == {}, f"a deploy after the upgrade changed something: {changed}"
+        times["redeploy (no change)"] = time.monotonic() - t4
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items())
           + f"; total {time.monotonic() - t0:.1f}; old inventory kept at {len(old_text)} chars")
