@@ -6,8 +6,9 @@ SSH). Every requested component must move along a path of UPGRADE_PATHS (same ma
 the table lists as a rolling-upgrade step) and its target must be in the Java matrix; anything else is
 refused before a host is touched (BadInput, exit 2), naming the fix.
 
-The upgrade itself is one Ansible run of playbooks/site.yml with `bigdata_action=upgrade`, tagged with the
-roles of the components that move (kolla-ansible style: each role's tasks/upgrade.yml):
+The upgrade itself is one Ansible run of playbooks/upgrade.yml (the plays of site.yml that have an upgrade
+action) with `bigdata_action=upgrade`, tagged with the roles of the components that move (kolla-ansible
+style: each role's tasks/upgrade.yml):
 
 - hadoop -> hdfs (HDFS rolling upgrade: prepare, NameNode with `-rollingUpgrade started`, each DataNode
   shut down for upgrade and started on the new release, finalize), yarn (ResourceManager, then each
@@ -260,7 +261,7 @@ class UpgradePlan:
     inventory: str
     verdicts: list[PathVerdict]
     roles: list[str]
-    """Play tags the Ansible run takes (site.yml order), each with bigdata_action=upgrade."""
+    """Play tags of the Ansible run of playbooks/upgrade.yml (site.yml order), bigdata_action=upgrade."""
 
     @property
     def refused(self) -> list[PathVerdict]:
@@ -297,15 +298,15 @@ def deployed_components(cluster: Cluster) -> list[str]:
 
 
 def plan_roles(cluster: Cluster, moving: Iterable[str]) -> list[str]:
-    """The play tags of an upgrade of the `moving` components, in site.yml order: their roles, then the
-    deployed follower roles (FOLLOWERS)."""
-    from bigdata_admin.dayops import deployed_roles
+    """The play tags of an upgrade of the `moving` components, in playbooks/upgrade.yml's order (site.yml's):
+    their roles and the deployed follower roles (FOLLOWERS)."""
+    from bigdata_admin.dayops import deployed_roles, service_order
 
-    deployed = deployed_roles(cluster)
+    deployed = set(deployed_roles(cluster))
     wanted: set[str] = set()
     for comp in moving:
         wanted |= set(COMPONENT_ROLES[comp]) | set(FOLLOWERS.get(comp, ()))
-    return [r for r in deployed if r in wanted]
+    return [r for r in service_order("upgrade") if r in wanted and r in deployed]
 
 
 VersionReader = Callable[[Cluster, str], tuple[dict[str, str], bool]]
@@ -419,8 +420,9 @@ def run(cluster: Cluster, plan: UpgradePlan, *, verbosity: int = 0, show_progres
     inv = deployment.write_view(cluster, absent) if absent else cluster.source
     say(f"upgrading {', '.join(f'{v.component} {v.reason}' for v in moving)}: roles {', '.join(plan.roles)}")
     t1 = time.monotonic()
-    result = runner.run_playbook("site", Path(inv), extravars={"bigdata_action": "upgrade"}, tags=plan.roles,
-                                 verbosity=verbosity, label="upgrade", show_progress=show_progress)
+    result = runner.run_playbook("upgrade", Path(inv), extravars={"bigdata_action": "upgrade"},
+                                 tags=plan.roles, verbosity=verbosity, label="upgrade",
+                                 show_progress=show_progress)
     report.seconds["play"] = round(time.monotonic() - t1, 1)
     report.run_id = result.run_dir.name
     if not result.ok:
