@@ -204,16 +204,41 @@ def record_deploy(cluster: Cluster, deployed: Iterable[str], skipped: Mapping[st
             # Deployed before: this deploy left it as it was.
             continue
         groups[g] = {"state": "skipped", "at": now, "run": run_id, "reason": why}
-    return _write_record(cluster, groups, now)
+    versions = dict(record.get("versions") or {})
+    for comp in sorted({services.BY_GROUP[g].component for g in deployed if g in services.BY_GROUP}):
+        version = cluster.version(comp)
+        if version:
+            versions[comp] = {"version": version, "at": now, "run": run_id}
+    return _write_record(cluster, groups, now, versions=versions)
 
 
-def _write_record(cluster: Cluster, groups: dict[str, Any], now: str,
+def record_versions(cluster: Cluster, versions: Mapping[str, str], run_id: str = "") -> Path:
+    """Record the versions the cluster runs now (`bigdata-admin upgrade`): component -> version."""
+    record = load_record(cluster) or {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    entries = dict(record.get("versions") or {})
+    for comp, version in versions.items():
+        entries[comp] = {"version": version, "at": now, "run": run_id}
+    return _write_record(cluster, dict(record.get("groups") or {}), now, versions=entries)
+
+
+def recorded_versions(cluster: Cluster) -> dict[str, str]:
+    """Component -> the version the last deploy or upgrade recorded for this inventory."""
+    entries = (load_record(cluster) or {}).get("versions") or {}
+    return {str(c): str(e.get("version")) for c, e in entries.items() if isinstance(e, dict)}
+
+
+def _write_record(cluster: Cluster, groups: dict[str, Any], now: str, *,
+                  versions: dict[str, Any] | None = None,
                   decommissioned: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write the record; `versions` or `decommissioned` None keeps the recorded ones."""
     previous = load_record(cluster) or {}
+    if versions is None:
+        versions = dict(previous.get("versions") or {})
+    if decommissioned is None:
+        decommissioned = dict(previous.get("decommissioned") or {})
     record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
-              "updated": now, "groups": groups,
-              "decommissioned": previous.get("decommissioned") or {} if decommissioned is None
-              else decommissioned}
+              "updated": now, "groups": groups, "versions": versions, "decommissioned": decommissioned}
     path = record_path(cluster)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))
@@ -257,7 +282,7 @@ def mark_decommissioned(cluster: Cluster, group: str, host: str, out_of_service:
     else:
         marks.get(group, {}).pop(host, None)
     _write_record(cluster, dict(record.get("groups") or {}), now,
-                  {g: hosts for g, hosts in marks.items() if hosts})
+                  decommissioned={g: hosts for g, hosts in marks.items() if hosts})
 
 
 def forget(cluster: Cluster) -> None:

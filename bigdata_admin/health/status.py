@@ -74,6 +74,19 @@ class StatusReport:
     service; not probed and outside the verdict."""
 
     @property
+    def versions(self) -> dict[str, list[str]]:
+        """Component -> the versions its daemons report (probes that read one: Hadoop's, ZooKeeper's, ...)."""
+        from bigdata_admin.services import BY_GROUP
+
+        out: dict[str, set[str]] = {}
+        for r in self.rows:
+            data = (r.probe.data or {}) if r.probe else {}
+            version = str(data.get("version") or "").split(",")[0].strip()
+            if version and r.group in BY_GROUP:
+                out.setdefault(BY_GROUP[r.group].component, set()).add(version)
+        return {c: sorted(v) for c, v in sorted(out.items())}
+
+    @property
     def healthy(self) -> bool:
         return all(r.healthy for r in self.rows)
 
@@ -84,6 +97,7 @@ class StatusReport:
     def as_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "healthy": self.healthy, "seconds": round(self.seconds, 3),
                 "services": [r.as_dict() for r in self.rows], "summaries": self.summaries,
+                "versions": self.versions,
                 "not_deployed": [{"group": g, "reason": why}
                                  for why, gs in self.not_deployed.items() for g in gs],
                 "decommissioned": self.decommissioned}
