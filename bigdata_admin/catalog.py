@@ -142,6 +142,8 @@ HBASE_SHELL_MAVEN_VERSION = "2.4.17"
 """The last hbase-shell published on Maven Central (2.5 and 2.6 publish no hbase-shell jar)."""
 HBASE_JAXWS_RI_VERSION = "2.3.2"
 """jaxws-ri of the HBase 2.6 tarball's lib/jdk11 (J2EE APIs that JDK 11+ no longer ship)."""
+HBASE_DEFAULT_HADOOP = "3.4.2"
+"""The Hadoop client an HBase bundle carries when the inventory names no Hadoop version."""
 MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase", "storm", "hive")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
 HADOOP_EXAMPLES_VERSIONS = {"3.4.3": "3.4.2", "3.5.0": "3.4.2"}
@@ -182,7 +184,7 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
                 f"{log4j}:log4j-core:{KAFKA_LOG4J2_VERSION}",
                 f"{log4j}:log4j-slf4j-impl:{KAFKA_LOG4J2_VERSION}"], []
     if component == "hbase":
-        return hbase_maven_coordinates(v, hadoop_version or "3.4.2"), []
+        return hbase_maven_coordinates(v, hadoop_version or HBASE_DEFAULT_HADOOP), []
     if component == "storm":
         # The daemons' part of Storm's release layout (lib, lib-worker): see storm_bundle.py.
         return storm_top_level(v), []
@@ -237,7 +239,11 @@ def maven_artifact(component: str, version: str, *, repository: str = MAVEN_CENT
     """A bundle of the component's server jars, resolved by `mvn` from `repository` (see maven.py)."""
     coordinates, webapps = maven_coordinates(component, version, kafka_scala=kafka_scala,
                                              hadoop_version=hadoop_version)
-    return Artifact(component, version, f"{component}-{version}-maven.tar.gz", "bundle", "maven",
+    # HBase's bundle carries the cluster's Hadoop client: one file per pair, so a Hadoop upgrade builds
+    # a second bundle beside the first instead of rebuilding it under the same name.
+    name = (f"hbase-{version}-hadoop{hadoop_version or HBASE_DEFAULT_HADOOP}-maven.tar.gz"
+            if component == "hbase" else f"{component}-{version}-maven.tar.gz")
+    return Artifact(component, version, name, "bundle", "maven",
                     (repository,), (), "sha256", groups,
                     {"repository": repository, "coordinates": coordinates, "webapps_from": webapps})
 

@@ -93,7 +93,7 @@ def test_artifacts_for_classroom_inventory(repo_root: Path) -> None:
     cluster = inventory.load(repo_root / "inventories" / "classroom")
     names = [a.filename for a in artifacts_for(cluster)]
     for expected in ("hadoop-3.4.2-maven.tar.gz", "apache-zookeeper-3.8.4-bin.tar.gz",
-                     "hbase-2.6.1-maven.tar.gz", "apache-hive-3.1.3-bin.tar.gz",
+                     "hbase-2.6.1-hadoop3.4.2-maven.tar.gz", "apache-hive-3.1.3-bin.tar.gz",
                      "kafka-4.1.1-maven.tar.gz",
                      "spark-3.5.5-bin-hadoop3.tgz", "postgresql-42.7.4.jar",
                      "OpenJDK8U-jdk_x64_linux_hotspot_8u442b06.tar.gz"):

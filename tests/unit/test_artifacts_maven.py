@@ -157,7 +157,8 @@ def test_hbase_bundle_carries_the_clusters_hadoop_and_the_hadoop3_modules() -> N
     cluster = inventory.load(REPO / "inventories" / "classroom")
     hbase = {a.component: a for a in catalog.artifacts_for(cluster)}["hbase"]
     version, hadoop = cluster.version("hbase"), cluster.version("hadoop")
-    assert (hbase.kind, hbase.source, hbase.filename) == ("bundle", "maven", f"hbase-{version}-maven.tar.gz")
+    assert (hbase.kind, hbase.source, hbase.filename) == ("bundle", "maven",
+                                                             f"hbase-{version}-hadoop{hadoop}-maven.tar.gz")
     coords = hbase.extra["coordinates"]
     assert all(Coordinate.parse(c) for c in coords)
     # Hadoop named first at the cluster's version: Maven keeps it over HBase's 3.3.x.
