@@ -283,14 +283,14 @@ def run(cluster: Cluster, host_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_
     """Scale out to `host_name` (see the module doc). Raises BadInput before touching any host; a failed
     Ansible run stops there (report.failed_run), a master not seeing the worker in `timeout_s` s is a
     report that is not ok."""
-    from bigdata_admin import runner
+    from bigdata_admin import paths, runner
 
     p = plan(cluster, host_name)
     run_inventory, absent, view_vars = _view(cluster, p.tags, p.groups)
     report = ScaleReport(p.host.name, p.groups, p.tags, p.skipped, absent)
     started = time.monotonic()
     progress(f"/etc/hosts of every host: adding {p.host.name}")
-    report.etc_hosts = runner.run_playbook("services/common", run_inventory,
+    report.etc_hosts = runner.run_playbook(paths.playbook("services/common"), run_inventory,
                                            extravars={**(extravars or {}), "bigdata_action": "etc_hosts"},
                                            verbosity=verbosity, label="scale-out-hosts",
                                            show_progress=show_progress)

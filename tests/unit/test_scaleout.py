@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bigdata_admin import deployment, inventory, scaleout
+from bigdata_admin import deployment, inventory, paths, scaleout
 from bigdata_admin.cli import app
 from bigdata_admin.dayops import GateCheck
 from bigdata_admin.errors import BadInput
@@ -180,7 +180,8 @@ def test_run_refreshes_etc_hosts_everywhere_then_deploys_only_the_host(tmp_path:
     report = scaleout.run(cluster, "node4")
     assert report.ok, report.as_dict()
     hosts_run, deploy_run = fakes["runs"].calls
-    assert hosts_run["playbook"] == "services/common" and hosts_run.get("limit") is None
+    assert hosts_run["playbook"] == paths.playbook("services/common") and hosts_run["playbook"].is_file()
+    assert hosts_run.get("limit") is None
     assert hosts_run["extravars"]["bigdata_action"] == "etc_hosts"
     assert deploy_run["playbook"] == "site" and deploy_run["limit"] == "node4"
     assert deploy_run["tags"] == ["common", "java", "hdfs", "yarn", "hbase", "kafka", "storm"]
@@ -267,3 +268,30 @@ def test_cli_failed_run_exits_1_naming_the_run(tmp_path: Path, fakes: dict[str, 
     res = CliRunner().invoke(app, ["scale-out", "-i", str(inv), "node4"])
     text = " ".join(res.output.split())
     assert res.exit_code == 1 and "stopped in the scale-out run" in text and "runs show run-2" in text, text
+
+
+def test_common_play_etc_hosts_action_changes_only_the_hosts_block(tmp_path: Path) -> None:
+    """The first step of scale-out for real (local connection, a hosts file of its own): the common play
+    with bigdata_action=etc_hosts adds every inventory host to the block and changes nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    hosts_file = tmp_path / "etc-hosts"
+    hosts_file.write_text("127.0.0.1\tlocalhost\n")
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(yaml.safe_dump({"all": {"vars": {"ansible_python_interpreter": sys.executable,
+                                                    "ansible_connection": "local"},
+                                           "hosts": {"n1": {"ansible_host": "10.9.9.1"},
+                                                     "n4": {"ansible_host": "10.9.9.4"}}}}))
+    env = {**os.environ, "BIGDATA_ADMIN_STATE_DIR": str(tmp_path / "state"),
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inv),
+            str(paths.playbook("services/common")), "-l", "n1", "-e", "bigdata_action=etc_hosts",
+            "-e", f"common_etc_hosts={hosts_file}"]
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "changed=1 " in proc.stdout, proc.stdout[-1500:]
+    assert hosts_file.read_text().splitlines() == [
+        "127.0.0.1\tlocalhost", "# BEGIN bigdata-admin cluster hosts", "10.9.9.1 n1", "10.9.9.4 n4",
+        "# END bigdata-admin cluster hosts"]
