@@ -76,7 +76,8 @@ def scale_out(
     master restarts. Then waits until each master sees it: the NameNode's DataNode In Service, the
     ResourceManager's NodeManager RUNNING, the HMaster's RegionServer live, the broker in the KRaft
     metadata, the supervisor in Storm's ZooKeeper state. Exit 2 (nothing touched) for a host not in the
-    inventory, in a master group or in no worker group; 1 when a run fails or a master does not see it."""
+    inventory, in a master group or in no worker group; 1 when a run fails (3: a host unreachable) or a
+    master does not see it."""
     from bigdata_admin import runner, scaleout
 
     cluster = _load_and_validate(inventory, json_out)
@@ -89,7 +90,8 @@ def scale_out(
         print_json(report.as_dict())
     else:
         _render(report)
-    raise typer.Exit(0 if report.ok else 1)
+    failed = report.failed_run
+    raise typer.Exit(failed.rc if failed is not None else (0 if report.ok else 1))
 
 
 def register(app: typer.Typer) -> None:

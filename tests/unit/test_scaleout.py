@@ -264,10 +264,13 @@ def test_cli_json_report_exit_0_then_1_when_a_master_does_not_see_it(tmp_path: P
 
 def test_cli_failed_run_exits_1_naming_the_run(tmp_path: Path, fakes: dict[str, Any]) -> None:
     inv = grown(tmp_path, JOINS)
-    fakes["runs"].rcs = [0, 2]
+    fakes["runs"].rcs = [0, 1]
     res = CliRunner().invoke(app, ["scale-out", "-i", str(inv), "node4"])
     text = " ".join(res.output.split())
     assert res.exit_code == 1 and "stopped in the scale-out run" in text and "runs show run-2" in text, text
+    fakes["runs"].rcs = [3]  # a host unreachable in the /etc/hosts run: the runner's exit code
+    res = CliRunner().invoke(app, ["scale-out", "-i", str(inv), "node4"])
+    assert res.exit_code == 3 and "scale-out-hosts run" in " ".join(res.output.split()), res.output
 
 
 def test_common_play_etc_hosts_action_changes_only_the_hosts_block(tmp_path: Path) -> None:
