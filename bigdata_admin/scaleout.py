@@ -284,7 +284,16 @@ def run(cluster: Cluster, host_name: str, *, timeout_s: float = DEFAULT_TIMEOUT_
     Ansible run stops there (report.failed_run), a master not seeing the worker in `timeout_s` s is a
     report that is not ok."""
     from bigdata_admin import paths, runner
+    from bigdata_admin.problems import errors
+    from bigdata_admin.validate import validate
 
+    # site.yml's validate play runs on the control host, which a --limit leaves out: validate here.
+    problems = errors(validate(cluster))
+    if problems:
+        raise BadInput(f"the inventory has {len(problems)} problem(s): "
+                       + "; ".join(f"{p.where}: {p.message}" for p in problems),
+                       fix=f"Fix them (`bigdata-admin check -i {deployment.inventory_arg(cluster.source)}` "
+                           "lists each with its fix); no host was touched.")
     p = plan(cluster, host_name)
     run_inventory, absent, view_vars = _view(cluster, p.tags, p.groups)
     report = ScaleReport(p.host.name, p.groups, p.tags, p.skipped, absent)

@@ -298,3 +298,14 @@ def test_common_play_etc_hosts_action_changes_only_the_hosts_block(tmp_path: Pat
     assert hosts_file.read_text().splitlines() == [
         "127.0.0.1\tlocalhost", "# BEGIN bigdata-admin cluster hosts", "10.9.9.1 n1", "10.9.9.4 n4",
         "# END bigdata-admin cluster hosts"]
+
+
+def test_run_refuses_an_inventory_check_rejects_before_any_run(tmp_path: Path, fakes: dict[str, Any]) -> None:
+    inv = grown(tmp_path, JOINS)
+    data = yaml.safe_load((inv / "hosts.yml").read_text())
+    data["all"]["hosts"]["node4"]["bigdata_host_memory_mb"] = 512  # below its services' heaps
+    (inv / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(BadInput) as err:
+        scaleout.run(inventory.load(inv), "node4")
+    assert "node4" in err.value.message and "bigdata-admin check" in (err.value.fix or "")
+    assert fakes["runs"].calls == []
