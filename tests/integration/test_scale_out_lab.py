@@ -104,7 +104,9 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
     if (inv / "hosts.yml").read_text() != before_text:  # `lab up` rewrote the inventory it owns
         restore_inventory[str(inv / "hosts.yml")] = (inv / "hosts.yml").read_text()
     grown = inventory.load(inv)
-    assert NEW in grown.hosts and grown.hosts[NEW].groups == []  # in no group until placed
+    assert NEW in grown.hosts
+    if any(line.startswith(f"added {NEW} ") for line in lb.changed):  # not on a kept lab grown before
+        assert grown.hosts[NEW].groups == []  # in no group until placed
     entry = labinventory.host_entries(lb.state, lab_dir(MAIN_LAB))[NEW]
     _place(inv, NEW, joins, entry)
     cluster = inventory.load(inv)
@@ -184,7 +186,8 @@ def _kafka_round_trip(cluster: inventory.Cluster) -> None:
         while time.monotonic() < deadline and not replicas:
             described = [t for t in admin.describe_topics([topic]) if not t.get("error_code")]
             parts = described[0]["partitions"] if described else []
-            replicas = list(parts[0].get("replicas") or []) if parts else []
+            part = parts[0] if parts else {}
+            replicas = list(part.get("replica_nodes", part.get("replicas")) or [])  # kafka-python 3, 2
             if not replicas:
                 time.sleep(1)
         assert new_id in replicas, (new_id, replicas)
