@@ -144,6 +144,16 @@ HBASE_JAXWS_RI_VERSION = "2.3.2"
 """jaxws-ri of the HBase 2.6 tarball's lib/jdk11 (J2EE APIs that JDK 11+ no longer ship)."""
 MAVEN_COMPONENTS = ("hadoop", "kafka", "hbase", "storm", "hive")
 """Components that can be installed from a Maven repository bundle (`*_install_source: maven`)."""
+HADOOP_EXAMPLES_VERSIONS = {"3.4.3": "3.4.2", "3.5.0": "3.4.2"}
+"""Hadoop releases whose hadoop-mapreduce-examples Maven Central does not serve -> the examples release
+the bundle carries instead (MapReduce's API is stable within Hadoop 3). Same table as the hdfs role's
+`hdfs_mapreduce_examples_versions`."""
+
+
+def hadoop_examples_version(version: str) -> str:
+    """The hadoop-mapreduce-examples release a Hadoop `version` bundle carries (the jar's name on the nodes
+    is hadoop-mapreduce-examples-<this>.jar)."""
+    return HADOOP_EXAMPLES_VERSIONS.get(version, version)
 
 
 def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13",
@@ -161,10 +171,10 @@ def maven_coordinates(component: str, version: str, *, kafka_scala: str = "2.13"
                  "hadoop-yarn-server-nodemanager", "hadoop-yarn-server-web-proxy", "hadoop-yarn-client",
                  "hadoop-yarn-server-timelineservice",
                  "hadoop-mapreduce-client-app", "hadoop-mapreduce-client-hs",
-                 "hadoop-mapreduce-client-shuffle", "hadoop-mapreduce-client-jobclient",
-                 "hadoop-mapreduce-examples"]
+                 "hadoop-mapreduce-client-shuffle", "hadoop-mapreduce-client-jobclient"]
         webapps = [f"{g}:hadoop-hdfs:{v}:jar:tests"]
-        return [f"{g}:{n}:{v}" for n in names] + webapps, webapps
+        examples = [f"{g}:hadoop-mapreduce-examples:{hadoop_examples_version(v)}"]
+        return [f"{g}:{n}:{v}" for n in names] + examples + webapps, webapps
     if component == "kafka":
         g = "org.apache.kafka"
         log4j = "org.apache.logging.log4j"
@@ -473,7 +483,9 @@ def artifacts_for(cluster: Any) -> list[Artifact]:
 # Sources: each project's documentation (Hadoop "Hadoop Java Versions", HBase book "Java support by
 # release line", Hive 3.1 release notes, Kafka 4.0 upgrade notes, Storm 2.6 release notes, Spark docs).
 JAVA_MATRIX: dict[str, list[tuple[str, frozenset[int], frozenset[int]]]] = {
-    "hadoop": [("3.4", frozenset({8, 11, 17}), frozenset()), ("3.3", frozenset({8, 11}), frozenset()),
+    # Hadoop 3.5: built for Java 17 (its jars are class file version 61), Java 21 supported too.
+    "hadoop": [("3.5", frozenset({17, 21}), frozenset()),
+               ("3.4", frozenset({8, 11, 17}), frozenset()), ("3.3", frozenset({8, 11}), frozenset()),
                ("3.2", frozenset({8, 11}), frozenset()), ("2.10", frozenset({8}), frozenset())],
     "zookeeper": [("3.9", frozenset({8, 11, 17, 21}), frozenset()),
                   ("3.8", frozenset({8, 11, 17}), frozenset()),

@@ -86,6 +86,7 @@ def roll_plan(cluster: Cluster, roles: Iterable[str], limit: Iterable[str] = ())
     its first group's order. `limit`: only these host names (empty: all). Undeployed groups are left out."""
     wanted = set(limit)
     absent = deployment.not_deployed(cluster)
+    out_of_service = deployment.decommissioned(cluster)
     order = service_order()
     steps: list[tuple[str, str]] = []
     for role in sorted(set(roles), key=lambda r: order.index(r) if r in order else len(order)):
@@ -94,6 +95,8 @@ def roll_plan(cluster: Cluster, roles: Iterable[str], limit: Iterable[str] = ())
             if group in absent:
                 continue
             for host in cluster.hosts_in(group):
+                if host.name in out_of_service.get(group, {}):
+                    continue  # decommissioned: a restart would bring it back
                 if host.name not in seen and (not wanted or host.name in wanted):
                     seen.append(host.name)
         steps += [(role, h) for h in seen]

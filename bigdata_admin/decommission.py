@@ -695,7 +695,11 @@ def run(cluster: Cluster, host_name: str, services: Iterable[str] = (), *, decom
     for i, svc in enumerate(chosen):
         say(f"{svc} on {host.name}: {word}ing")
         t0 = time.monotonic()
+        if not decommission:  # back in service from now on: status probes it again
+            deployment.mark_decommissioned(cluster, WORKER_GROUPS[svc], host.name, False)
         check = HANDLERS[svc](live, host, decommission, timeout_s, interval_s)
+        if decommission and check.ok:
+            deployment.mark_decommissioned(cluster, WORKER_GROUPS[svc], host.name, True)
         report.steps.append(ServiceStep(svc, check.ok, check.gate, check.detail, time.monotonic() - t0,
                                         check.data))
         if not check.ok:

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from bigdata_admin import paths, services
-from bigdata_admin.inventory import Cluster, _inventory_file
+from bigdata_admin.inventory import Cluster, Host, _inventory_file
 
 
 def _has_play(role: str) -> bool:
@@ -204,12 +204,41 @@ def record_deploy(cluster: Cluster, deployed: Iterable[str], skipped: Mapping[st
             # Deployed before: this deploy left it as it was.
             continue
         groups[g] = {"state": "skipped", "at": now, "run": run_id, "reason": why}
-    return _write_record(cluster, groups, now)
+    versions = dict(record.get("versions") or {})
+    for comp in sorted({services.BY_GROUP[g].component for g in deployed if g in services.BY_GROUP}):
+        version = cluster.version(comp)
+        if version:
+            versions[comp] = {"version": version, "at": now, "run": run_id}
+    return _write_record(cluster, groups, now, versions=versions)
 
 
-def _write_record(cluster: Cluster, groups: dict[str, Any], now: str) -> Path:
+def record_versions(cluster: Cluster, versions: Mapping[str, str], run_id: str = "") -> Path:
+    """Record the versions the cluster runs now (`bigdata-admin upgrade`): component -> version."""
+    record = load_record(cluster) or {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    entries = dict(record.get("versions") or {})
+    for comp, version in versions.items():
+        entries[comp] = {"version": version, "at": now, "run": run_id}
+    return _write_record(cluster, dict(record.get("groups") or {}), now, versions=entries)
+
+
+def recorded_versions(cluster: Cluster) -> dict[str, str]:
+    """Component -> the version the last deploy or upgrade recorded for this inventory."""
+    entries = (load_record(cluster) or {}).get("versions") or {}
+    return {str(c): str(e.get("version")) for c, e in entries.items() if isinstance(e, dict)}
+
+
+def _write_record(cluster: Cluster, groups: dict[str, Any], now: str, *,
+                  versions: dict[str, Any] | None = None,
+                  decommissioned: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write the record; `versions` or `decommissioned` None keeps the recorded ones."""
+    previous = load_record(cluster) or {}
+    if versions is None:
+        versions = dict(previous.get("versions") or {})
+    if decommissioned is None:
+        decommissioned = dict(previous.get("decommissioned") or {})
     record = {"inventory": str(Path(cluster.source).resolve()), "cluster": cluster.name,
-              "updated": now, "groups": groups}
+              "updated": now, "groups": groups, "versions": versions, "decommissioned": decommissioned}
     path = record_path(cluster)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))
@@ -228,6 +257,34 @@ def record_destroy(cluster: Cluster, run_id: str = "", purged: bool = False) -> 
     return _write_record(cluster, groups, now)
 
 
+def decommissioned(cluster: Cluster) -> dict[str, dict[str, str]]:
+    """Inventory group -> {host: when (ISO 8601, UTC)} of the worker daemons `decommission` took out of
+    service and `recommission` has not brought back. `status` reports them, not probes them; a
+    rolling restart leaves them stopped."""
+    record = load_record(cluster) or {}
+    out = record.get("decommissioned") or {}
+    return {g: dict(hosts) for g, hosts in out.items() if hosts}
+
+
+def in_service(cluster: Cluster, group: str) -> list[Host]:
+    """The group's hosts less those decommissioned (what a master's probe expects to see)."""
+    out = decommissioned(cluster).get(group, {})
+    return [h for h in cluster.hosts_in(group) if h.name not in out]
+
+
+def mark_decommissioned(cluster: Cluster, group: str, host: str, out_of_service: bool) -> None:
+    """Record that `host`'s daemon of `group` left service (True) or came back (False)."""
+    record = load_record(cluster) or {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    marks = decommissioned(cluster)
+    if out_of_service:
+        marks.setdefault(group, {})[host] = now
+    else:
+        marks.get(group, {}).pop(host, None)
+    _write_record(cluster, dict(record.get("groups") or {}), now,
+                  decommissioned={g: hosts for g, hosts in marks.items() if hosts})
+
+
 def forget(cluster: Cluster) -> None:
     """Delete the inventory's deploy record and view (the hosts are gone)."""
     record_path(cluster).unlink(missing_ok=True)
@@ -242,9 +299,9 @@ def not_deployed(cluster: Cluster) -> dict[str, str]:
     """
     out = {g: why for g, why in no_role().items() if cluster.has(g)}
     record = load_record(cluster)
-    if record is None:
+    groups = (record or {}).get("groups") or {}
+    if not groups:  # no deploy recorded (a record may hold only decommission marks)
         return out
-    groups = record.get("groups") or {}
     for svc in services.SERVICES:
         if not cluster.has(svc.group) or svc.group in out:
             continue

@@ -32,6 +32,7 @@ from bigdata_admin.commands.runs import (
 if TYPE_CHECKING:
     from bigdata_admin.dayops import RollReport
     from bigdata_admin.decommission import DecomReport
+    from bigdata_admin.upgrade import UpgradePlan, UpgradeReport
 
 
 def _render_roll(report: RollReport) -> None:
@@ -251,8 +252,96 @@ def recommission(
     _decom(False, host, inventory, services, timeout, json_out)
 
 
+def _render_upgrade_plan(plan: UpgradePlan) -> None:
+    from rich.table import Table
+
+    from bigdata_admin.upgrade import describe_where
+
+    table = Table(title=f"upgrade of cluster {plan.cluster}", title_justify="left")
+    for col in ("Component", "Runs now", "Target", "Verdict", "Why"):
+        table.add_column(col, overflow="fold")
+    for v in plan.verdicts:
+        style = {"upgrade": "yellow", "current": "green"}.get(v.action, "bold red")
+        table.add_row(esc(v.component), esc(describe_where(v.where) or ", ".join(v.running)), esc(v.target),
+                      f"[{style}]{esc(v.action)}[/]", esc(v.reason))
+    console.print(table)
+    if plan.moving:
+        console.print(esc(f"roles (bigdata_action=upgrade, one Ansible run): {', '.join(plan.roles)}"),
+                      highlight=False)
+
+
+def _render_upgrade(report: UpgradeReport) -> None:
+    from rich.table import Table
+
+    if report.fetched:
+        console.print(esc(f"fetched: {', '.join(report.fetched)}"), highlight=False)
+    if report.after:
+        table = Table(title="after the upgrade", title_justify="left")
+        for col in ("Component", "Daemon", "Runs"):
+            table.add_column(col)
+        for comp, where in report.after.items():
+            for daemon, version in where.items():
+                table.add_row(esc(comp), esc(daemon), esc(version))
+        console.print(table)
+    took = ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items())
+    if report.ok:
+        done = ", ".join(f"{v.component} {v.target}" for v in report.plan.moving) or "nothing to upgrade"
+        console.print(f"[bold green]upgrade done: {esc(done)}[/] ({esc(took)})")
+        return
+    err_console.print(f"[bold red]error:[/] upgrade stopped: {esc('; '.join(report.problems))}",
+                      highlight=False)
+    err_console.print(f"[bold]next:[/] see `bigdata-admin runs show {esc(report.run_id or 'last')}` and "
+                      "`bigdata-admin status`; running the same upgrade again continues it (each step is "
+                      "repeatable)", highlight=False)
+
+
+def upgrade(
+    inventory: InventoryOpt,
+    services: Annotated[list[str] | None, typer.Option(
+        "--service", "-s", metavar="SERVICE", help="hdfs, yarn (both move Hadoop) or kafka (repeat, or "
+        "separate with commas); default: every deployed one.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what runs now, the targets and the verdicts; touch nothing.")] = False,
+    verbose: VerboseOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Roll the cluster to the versions the inventory names (raise bigdata_versions first): HDFS by its
+    rolling upgrade (prepare, NameNode, each DataNode, finalize), YARN one daemon at a time, Kafka one node
+    at a time then its metadata.version; HBase and Hive follow Hadoop. Refuses (exit 2, nothing done) a
+    downgrade, a major jump or a path the upgrade table lacks; exit 1 when the run fails."""
+    from bigdata_admin import upgrade as up
+
+    cluster = _load_and_validate(inventory, json_out)
+    with domain_errors():
+        chosen = [p.strip() for item in services or [] for p in item.split(",") if p.strip()]
+        plan = up.make_plan(cluster, chosen)
+    if not json_out:
+        _render_upgrade_plan(plan)
+    if plan.refused:
+        err = up.refusal(plan)
+        if json_out:
+            print_json({"ok": False, "rc": 2, "error": err.message, "fix": err.fix, **plan.as_dict()})
+            raise typer.Exit(2)
+        fail(err.message, err.fix)
+    if dry_run or not plan.moving:
+        if json_out:
+            print_json({"ok": True, "rc": 0, "dry_run": dry_run, **plan.as_dict()})
+        elif not plan.moving:
+            console.print("[green]nothing to upgrade: every host runs the inventory's versions[/]")
+        raise typer.Exit(0)
+    say = None if json_out else (lambda m: err_console.print(f"[dim]{esc(m)}[/]", highlight=False))
+    with domain_errors():
+        report = up.run(cluster, plan, verbosity=verbose, show_progress=not json_out, progress=say)
+    if json_out:
+        print_json({**report.as_dict(), "rc": 0 if report.ok else 1})
+    else:
+        _render_upgrade(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to `app`."""
+    app.command("upgrade")(upgrade)
     app.command("restart")(restart)
     app.command("destroy")(destroy)
     app.command("logs")(logs)

@@ -55,7 +55,13 @@ def status_renderable(report: StatusReport) -> RenderableType:
     lines: list[RenderableType] = [table] if report.rows else []
     for summary in report.summaries:
         lines.append(Text(summary, style="bold green" if "holding" in summary else "bold red"))
+    if report.versions:
+        lines.append(Text("versions the daemons report: " + "; ".join(
+            f"{c} {', '.join(v)}" for c, v in report.versions.items()), style="dim"))
     lines += _not_deployed_lines(report.not_deployed)
+    lines += [Text(f"decommissioned: {d['service']} on {d['host']} since {d['since']} (not probed; "
+                   f"`bigdata-admin recommission {d['host']}` brings it back)", style="yellow")
+              for d in report.decommissioned]
     bad = report.unhealthy
     verdict = (Text(f"all {len(report.rows)} deployed services healthy ({report.seconds:.1f} s)",
                     style="bold green") if report.rows and not bad else

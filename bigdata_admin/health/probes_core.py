@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bigdata_admin.deployment import in_service
 from bigdata_admin.health import ProbeResult, probe
 from bigdata_admin.health.core import (
     TIMEOUT,
@@ -101,7 +102,7 @@ def kafka_broker(cluster: Cluster, host: Host) -> ProbeResult:
     controller = described.get("controller_id")
     registered = addr in hosts or host.name in hosts
     data = {"brokers": len(brokers), "controller_id": controller, "registered": registered,
-            "expected_brokers": len(cluster.hosts_in("kafka_broker"))}
+            "expected_brokers": len(in_service(cluster, "kafka_broker"))}
     detail = (f"{'registered' if registered else 'NOT registered'}; {len(brokers)}/"
               f"{data['expected_brokers']} brokers, controller {controller}")
     return ProbeResult(host.name, "kafka_broker", registered, "active" if registered else "unregistered",

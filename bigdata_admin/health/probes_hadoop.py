@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bigdata_admin.deployment import in_service
 from bigdata_admin.health import ProbeResult, probe
 from bigdata_admin.health.core import TIMEOUT, address, http_json, port, reason
 from bigdata_admin.inventory import Cluster, Host
@@ -48,7 +49,8 @@ def summarize_namenode(status: dict[str, Any], fsn: dict[str, Any], info: dict[s
     state = str(status.get("State") or fsn.get("tag.HAState") or "unknown")
     safemode = str(info.get("Safemode") or "").strip()
     live = _int(fsn.get("NumLiveDataNodes"))
-    dead = _int(fsn.get("NumDeadDataNodes"))
+    # A decommissioned DataNode, stopped afterwards, counts as dead too: that one is planned.
+    dead = max(0, _int(fsn.get("NumDeadDataNodes")) - _int(fsn.get("NumDecomDeadDataNodes")))
     missing = _int(fsn.get("MissingBlocks"))
     under = _int(fsn.get("UnderReplicatedBlocks"))
     data = {"ha_state": state, "safemode": bool(safemode), "live_datanodes": live, "dead_datanodes": dead,
@@ -182,7 +184,7 @@ def yarn_resourcemanager(cluster: Cluster, host: Host) -> ProbeResult:
         nodes = ((http_json(f"{base}/nodes").get("nodes") or {}).get("node")) or []
     except (OSError, ValueError, AttributeError) as exc:
         return ProbeResult(host.name, "yarn_resourcemanager", False, "down", f"{base}: {reason(exc)}")
-    expected = len(cluster.hosts_in("yarn_nodemanager"))
+    expected = len(in_service(cluster, "yarn_nodemanager"))
     healthy, state, detail, data = summarize_resourcemanager(info, nodes, expected)
     return ProbeResult(host.name, "yarn_resourcemanager", healthy, state, detail, data)
 
@@ -234,7 +236,7 @@ def hbase_master(cluster: Cluster, host: Host) -> ProbeResult:
     except (OSError, ValueError) as exc:
         return ProbeResult(host.name, "hbase_master", False, "down", f"JMX {addr}:{http_port}: {reason(exc)}")
     healthy, state, detail, data = summarize_hbase_master(beans[0] if beans else {},
-                                                          len(cluster.hosts_in("hbase_regionserver")))
+                                                          len(in_service(cluster, "hbase_regionserver")))
     return ProbeResult(host.name, "hbase_master", healthy, state, detail, data)
 
 

@@ -156,11 +156,13 @@ def yarn_nodes(cluster: Cluster, data: dict[str, Any]) -> str:
 
 def mapreduce_examples_jar(cluster: Cluster) -> str:
     """Path of hadoop-mapreduce-examples on the nodes, for the installation source in use."""
-    from bigdata_admin.catalog import install_source
+    from bigdata_admin.catalog import hadoop_examples_version, install_source
 
     home = f"{cluster.var('bigdata_install_root', '/opt/bigdata')}/hadoop-current"
-    where = "lib" if install_source(cluster, "hadoop") == "maven" else "share/hadoop/mapreduce"
-    return f"{home}/{where}/hadoop-mapreduce-examples-{cluster.version('hadoop')}.jar"
+    version = str(cluster.version("hadoop"))
+    if install_source(cluster, "hadoop") == "maven":
+        return f"{home}/lib/hadoop-mapreduce-examples-{hadoop_examples_version(version)}.jar"
+    return f"{home}/share/hadoop/mapreduce/hadoop-mapreduce-examples-{version}.jar"
 
 
 PI_MAPS, PI_SAMPLES = 2, 20

@@ -69,6 +69,22 @@ class StatusReport:
     seconds: float = 0.0
     not_deployed: dict[str, list[str]] = field(default_factory=dict)
     """Reason -> inventory groups that no deploy installed; not probed and outside the verdict."""
+    decommissioned: list[dict[str, str]] = field(default_factory=list)
+    """{"host", "service" (inventory group), "since" (ISO 8601)} of daemons `decommission` took out of
+    service; not probed and outside the verdict."""
+
+    @property
+    def versions(self) -> dict[str, list[str]]:
+        """Component -> the versions its daemons report (probes that read one: Hadoop's, ZooKeeper's, ...)."""
+        from bigdata_admin.services import BY_GROUP
+
+        out: dict[str, set[str]] = {}
+        for r in self.rows:
+            data = (r.probe.data or {}) if r.probe else {}
+            version = str(data.get("version") or "").split(",")[0].strip()
+            if version and r.group in BY_GROUP:
+                out.setdefault(BY_GROUP[r.group].component, set()).add(version)
+        return {c: sorted(v) for c, v in sorted(out.items())}
 
     @property
     def healthy(self) -> bool:
@@ -81,8 +97,10 @@ class StatusReport:
     def as_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "healthy": self.healthy, "seconds": round(self.seconds, 3),
                 "services": [r.as_dict() for r in self.rows], "summaries": self.summaries,
+                "versions": self.versions,
                 "not_deployed": [{"group": g, "reason": why}
-                                 for why, gs in self.not_deployed.items() for g in gs]}
+                                 for why, gs in self.not_deployed.items() for g in gs],
+                "decommissioned": self.decommissioned}
 
 
 def _primary_port(cluster: Cluster, host: Host, svc: services.Service) -> tuple[str | None, int | None]:
@@ -142,7 +160,9 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
     if probes:
         load_plugins()
     absent = deployment.not_deployed(cluster) if not_deployed is None else dict(not_deployed)
+    out_of_service = deployment.decommissioned(cluster)
     skipped: dict[str, list[str]] = {}
+    decommissioned: list[dict[str, str]] = []
     targets: list[tuple[Host, services.Service]] = []
     for group in services.GROUPS:
         if groups and group not in groups:
@@ -152,6 +172,10 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
                 skipped.setdefault(absent[group], []).append(group)
             continue
         for host in cluster.hosts_in(group):
+            if host.name in out_of_service.get(group, {}):
+                decommissioned.append({"host": host.name, "service": group,
+                                       "since": out_of_service[group][host.name]})
+                continue
             targets.append((host, services.service(group)))
 
     units_by_host: dict[str, list[str]] = {}
@@ -180,4 +204,5 @@ def collect(cluster: Cluster, *, groups: list[str] | None = None, probes: bool =
                 port_name=pname, port=pnum, port_open=pfut.result() if pfut else None,
                 probe=prfut.result() if prfut else None))
     rows.sort(key=lambda r: (r.host, services.GROUPS.index(r.group)))
-    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start, skipped)
+    return StatusReport(cluster.name, rows, _summaries(cluster, rows), time.monotonic() - start, skipped,
+                        decommissioned)

@@ -275,6 +275,12 @@ def test_decommission_a_nodemanager_then_recommission(main_lab: dict[str, Any], 
     live = decommission.Live(cluster)
     assert decommission.yarn_node_state(live.rm_nodes(), target) == "DECOMMISSIONED"
     assert target.name in live.read_exclude(cluster.hosts_in("yarn_resourcemanager")[0], live.files["yarn"])
+    # status: the NodeManager reported as decommissioned, not down; the RM expects one fewer.
+    from bigdata_admin.health.status import collect
+
+    st = collect(cluster, groups=["yarn_resourcemanager", "yarn_nodemanager"])
+    assert [(d["host"], d["service"]) for d in st.decommissioned] == [(target.name, "yarn_nodemanager")]
+    assert st.healthy, [(r.host, r.group, r.problem) for r in st.unhealthy]
     last = _cli("decommission", nms[0].name, "-i", str(cluster.source), "--service", "yarn")
     if len(nms) == 2:  # the other one is now the last NodeManager in service
         assert last.exit_code == 2 and "last NodeManager" in last.output, last.output

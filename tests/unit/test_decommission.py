@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from bigdata_admin import dayops, deployment, inventory
 from bigdata_admin import decommission as decom
-from bigdata_admin import inventory
 from bigdata_admin.cli import app
 from bigdata_admin.dayops import GateCheck
 from bigdata_admin.errors import BadInput
+from bigdata_admin.health import status as status_mod
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSROOM = REPO / "inventories" / "classroom"  # node1 masters; node2, node3 workers; replication 2
@@ -219,12 +220,24 @@ def test_decommission_then_recommission_hdfs_and_yarn(classroom: inventory.Clust
     # The DataNode stops only after the NameNode reported it Decommissioned.
     assert cmds.index("systemctl stop hdfs-datanode") > max(
         i for i, c in enumerate(cmds) if "dfsadmin -refreshNodes" in c)
+    out = deployment.decommissioned(classroom)
+    assert set(out) == {"hdfs_datanode", "yarn_nodemanager"} and all("node2" in h for h in out.values())
+    # status reports the two daemons as decommissioned, outside the verdict; a rolling restart skips them.
+    monkeypatch.setattr(status_mod, "unit_states", lambda _h, units: dict.fromkeys(units, "active"))
+    monkeypatch.setattr(status_mod, "port_open", lambda *_a: True)
+    report_now = status_mod.collect(classroom, groups=["hdfs_datanode", "yarn_nodemanager"], probes=False,
+                                    not_deployed={})
+    assert "node2" not in {r.host for r in report_now.rows} and report_now.rows
+    assert {(d["host"], d["service"]) for d in report_now.as_dict()["decommissioned"]} == {
+        ("node2", "hdfs_datanode"), ("node2", "yarn_nodemanager")}
+    assert ("hdfs", "node2") not in dayops.roll_plan(classroom, ["hdfs"])
 
     back = decom.run(classroom, "node2", ["hdfs", "yarn"], decommission=False, live=live, timeout_s=5,
                      interval_s=0)
     assert back.ok and [s.service for s in back.steps] == ["hdfs", "yarn"]
     assert live.excluded("hdfs", "node1") == [] and not live.stopped
     assert back.as_dict()["action"] == "recommission"
+    assert deployment.decommissioned(classroom) == {}
 
 
 def test_refused_decommission_changes_nothing(classroom: inventory.Cluster,
@@ -267,6 +280,7 @@ def test_a_wait_not_reached_stops_the_rest(classroom: inventory.Cluster,
     assert not looked.ok and looked.gate == "RM answering" and "still starting" in looked.detail
     report = decom.run(classroom, "node2", ["hdfs", "yarn"], live=live, timeout_s=0.01, interval_s=0)
     assert not report.ok and report.pending == ["hdfs"]
+    assert deployment.decommissioned(classroom) == {}, "a wait not passed marks nothing"
     assert "DECOMMISSIONING" in report.steps[0].detail and "node2:yarn-nodemanager" not in live.stopped
 
 

@@ -37,6 +37,14 @@ def test_namenode_problems(fsn: dict[str, object], info: dict[str, object], word
     assert not ok and state == word and text in detail
 
 
+def test_a_decommissioned_datanode_stopped_afterwards_is_not_a_dead_one() -> None:
+    fsn = _fsn(NumLiveDataNodes=1, NumDeadDataNodes=1, NumDecomDeadDataNodes=1)
+    ok, state, detail, data = p.summarize_namenode({"State": "active"}, fsn, {"Safemode": ""}, ha=False)
+    assert ok and state == "active" and data["dead_datanodes"] == 0, detail
+    fsn = _fsn(NumLiveDataNodes=1, NumDeadDataNodes=2, NumDecomDeadDataNodes=1)
+    assert p.summarize_namenode({"State": "active"}, fsn, {"Safemode": ""}, ha=False)[0] is False
+
+
 def test_namenode_standby_is_healthy_and_unknown_is_not() -> None:
     ok, state, _, data = p.summarize_namenode({"State": "standby"}, _fsn(NumLiveDataNodes=0), {}, ha=True)
     assert ok and state == "standby" and data["ha_state"] == "standby"

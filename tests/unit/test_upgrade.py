@@ -1,0 +1,265 @@
+"""`upgrade` without a cluster (issue 15 item 5): version parsing, the upgrade-path verdicts (newer, same
+major, a step of the table, Java), the plan against a fake version reader (roles in site.yml order, HBase
+and Hive following Hadoop), the deploy record's versions, and the CLI's exit codes on bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bigdata_admin import deployment, inventory
+from bigdata_admin import upgrade as up
+from bigdata_admin.cli import app
+from bigdata_admin.errors import BadInput
+
+REPO = Path(__file__).resolve().parents[2]
+CLASSROOM = REPO / "inventories" / "classroom"  # node1 masters; node2, node3 workers; Hive 3.1.3
+
+
+@pytest.fixture(autouse=True)
+def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def _inventory(tmp_path: Path, **versions: str) -> Path:
+    """The classroom inventory with bigdata_versions entries replaced (the whole dict, as Ansible does)."""
+    dest = tmp_path / "inv"
+    shutil.copytree(CLASSROOM, dest)
+    all_yml = dest / "group_vars" / "all.yml"
+    text = all_yml.read_text()
+    for comp, version in versions.items():
+        text, n = re.subn(rf'(?m)^(  {comp}: )"[^"]*"', rf'\g<1>"{version}"', text)
+        assert n == 1, comp
+    all_yml.write_text(text)
+    return dest
+
+
+def _reader(versions: dict[str, dict[str, str]], still_open: bool = False) -> up.VersionReader:
+    def read(_cluster: inventory.Cluster, component: str) -> tuple[dict[str, str], bool]:
+        return dict(versions.get(component, {})), still_open
+    return read
+
+
+RUNNING = {"hadoop": {"hdfs_namenode@node1": "3.4.2", "hdfs_datanode@node2": "3.4.2",
+                      "yarn_nodemanager@node3": "3.4.2"},
+           "kafka": {"kafka@node1": "4.1.1", "kafka@node2": "4.1.1", "kafka@node3": "4.1.1"}}
+
+
+# --- versions and paths -----------------------------------------------------------------------------------
+
+def test_parse_version_and_release_line() -> None:
+    assert up.parse_version("3.4.2") == (3, 4, 2)
+    assert up.parse_version("4.2") == (4, 2, 0)
+    assert up.release_line("3.5.0") == "3.5"
+    for bad in ("3.x", "", "3.4.2-SNAPSHOT", "latest"):
+        with pytest.raises(ValueError):
+            up.parse_version(bad)
+
+
+@pytest.mark.parametrize(("component", "running", "target", "action", "words"), [
+    ("hadoop", ["3.4.2"], "3.5.0", "upgrade", ["3.4.2 -> 3.5.0"]),
+    ("hadoop", ["3.4.2"], "3.4.3", "upgrade", ["3.4.2 -> 3.4.3"]),
+    ("kafka", ["4.1.1"], "4.2.2", "upgrade", ["4.1.1 -> 4.2.2"]),
+    ("kafka", ["4.1.1", "4.2.2"], "4.2.2", "upgrade", ["continuing"]),
+    ("hadoop", ["3.5.0"], "3.5.0", "current", ["every host runs 3.5.0"]),
+    ("hadoop", ["3.5.0"], "3.4.2", "refused", ["downgrade", "set bigdata_versions.hadoop back to 3.5.0"]),
+    ("kafka", ["4.2.2"], "4.1.1", "refused", ["downgrade"]),
+    ("kafka", ["3.9.1"], "4.1.1", "refused", ["crosses a major release", "within kafka 3.x"]),
+    ("hadoop", ["3.4.2"], "4.0.0", "refused", ["crosses a major release"]),
+    ("hadoop", ["3.3.6"], "3.5.0", "refused", ["no rolling-upgrade path from the 3.3 line to 3.5",
+                                               "one step at a time", "3.3, 3.4"]),
+    ("hadoop", ["3.4.2"], "3.6.0", "refused", ["no rolling-upgrade path"]),
+    ("hadoop", ["3.4.2"], "3.5", "upgrade", []),
+    ("hadoop", ["3.4.2"], "three", "refused", ["not a version", "bigdata_versions.hadoop"]),
+    ("hadoop", [], "3.5.0", "refused", ["no host reports"]),
+    ("zookeeper", ["3.8.4"], "3.9.3", "refused", ["no rolling upgrade in this tool", "hadoop, kafka"]),
+])
+def test_check_path(component: str, running: list[str], target: str, action: str, words: list[str]) -> None:
+    verdict = up.check_path(component, running, target)
+    assert verdict.action == action, verdict
+    text = f"{verdict.reason} {verdict.fix}".lower()
+    assert all(w.lower() in text for w in words), text
+
+
+def test_check_path_refuses_a_target_that_does_not_run_on_the_inventorys_java() -> None:
+    verdict = up.check_path("hadoop", ["3.4.2"], "3.5.0", java_major=11)
+    assert verdict.action == "refused"
+    assert "does not run on Java 11" in verdict.reason and "17" in verdict.reason
+    assert up.check_path("hadoop", ["3.4.2"], "3.5.0", java_major=17).action == "upgrade"
+
+
+def test_an_unfinalized_upgrade_on_the_target_still_needs_the_upgrade_action() -> None:
+    verdict = up.check_path("hadoop", ["3.5.0"], "3.5.0", finalizing=True)
+    assert verdict.action == "upgrade" and "finalized" in verdict.reason
+
+
+def test_kafka_version_from_the_open_release_directory() -> None:
+    assert up.kafka_version_from_dirs("/kafka-4.1.1/\n") == "4.1.1"
+    assert up.kafka_version_from_dirs("/kafka-4.2.2/\n/kafka-4.2.2/\n") == "4.2.2"
+    assert up.kafka_version_from_dirs("") is None
+    assert up.kafka_version_from_dirs("/kafka-4.1.1/\n/kafka-4.2.2/\n") is None  # mid-restart: unknown
+
+
+# --- plan -------------------------------------------------------------------------------------------------
+
+def test_plan_moves_hadoop_and_kafka_with_hbase_and_hive_following_hadoop(tmp_path: Path) -> None:
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0", kafka="4.2.2"))
+    plan = up.make_plan(cluster, [], read=_reader(RUNNING))
+    assert [(v.component, v.action) for v in plan.verdicts] == [("hadoop", "upgrade"), ("kafka", "upgrade")]
+    assert plan.roles == ["hdfs", "yarn", "hbase", "kafka", "hive"]  # site.yml order
+    assert plan.verdicts[0].where == RUNNING["hadoop"]
+
+
+def test_plan_for_kafka_alone_runs_only_the_kafka_role(tmp_path: Path) -> None:
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0", kafka="4.2.2"))
+    plan = up.make_plan(cluster, ["kafka"], read=_reader(RUNNING))
+    assert [v.component for v in plan.verdicts] == ["kafka"] and plan.roles == ["kafka"]
+    assert up.make_plan(cluster, ["yarn"], read=_reader(RUNNING)).roles == ["hdfs", "yarn", "hbase", "hive"]
+
+
+def test_plan_with_nothing_to_do_runs_no_role(tmp_path: Path) -> None:
+    cluster = inventory.load(CLASSROOM)
+    plan = up.make_plan(cluster, ["hdfs", "kafka"], read=_reader(RUNNING))
+    assert [v.action for v in plan.verdicts] == ["current", "current"] and plan.roles == []
+
+
+def test_plan_refuses_when_a_daemon_cannot_tell_its_version(tmp_path: Path) -> None:
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0"))
+    running = {"hadoop": {**RUNNING["hadoop"], "hdfs_datanode@node3": "unknown: down (connection refused)"}}
+    plan = up.make_plan(cluster, ["hdfs"], read=_reader(running))
+    assert plan.refused and "hdfs_datanode@node3 (down (connection refused))" in plan.refused[0].reason
+    err = up.refusal(plan)
+    assert "no host was touched" in err.message and "bigdata-admin start" in (err.fix or "")
+
+
+@pytest.mark.parametrize(("services", "words"), [
+    (["spark"], ["no rolling upgrade for 'spark'", "hdfs, kafka, yarn"]),
+    (["hbase"], ["no rolling upgrade for 'hbase'"]),
+])
+def test_plan_refuses_services_without_an_upgrade(services: list[str], words: list[str]) -> None:
+    with pytest.raises(BadInput) as err:
+        up.make_plan(inventory.load(CLASSROOM), services, read=_reader(RUNNING))
+    text = f"{err.value} {err.value.fix}"
+    assert all(w in text for w in words), text
+
+
+def test_run_refuses_before_touching_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin import runner
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise AssertionError("no playbook may run on a refused plan")
+
+    monkeypatch.setattr(runner, "run_playbook", boom)
+    cluster = inventory.load(_inventory(tmp_path, kafka="4.0.0"))
+    plan = up.make_plan(cluster, ["kafka"], read=_reader(RUNNING))
+    with pytest.raises(BadInput, match="downgrade"):
+        up.run(cluster, plan, read=_reader(RUNNING))
+
+
+# --- deploy record ----------------------------------------------------------------------------------------
+
+def test_the_deploy_record_keeps_the_versions_deploy_and_upgrade_wrote(tmp_path: Path) -> None:
+    cluster = inventory.load(CLASSROOM)
+    deployment.record_deploy(cluster, ["hdfs_namenode", "hdfs_datanode", "kafka_broker"], {}, "run-1")
+    assert deployment.recorded_versions(cluster) == {"hadoop": "3.4.2", "kafka": "4.1.1"}
+    up.record_versions(cluster, {"hadoop": "3.5.0"}, "run-2")
+    deployment.record_deploy(cluster, ["zookeeper"], {}, "run-3")  # another deploy keeps them
+    assert deployment.recorded_versions(cluster) == {"hadoop": "3.5.0", "kafka": "4.1.1",
+                                                     "zookeeper": "3.8.4"}
+    record = json.loads(deployment.record_path(cluster).read_text())
+    assert record["versions"]["hadoop"]["run"] == "run-2"
+    assert record["groups"]["zookeeper"]["state"] == "deployed"
+
+
+# --- CLI --------------------------------------------------------------------------------------------------
+
+def _fake_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(up, "running_versions", _reader(RUNNING))
+
+
+@pytest.mark.parametrize(("versions", "args", "needles"), [
+    ({"hadoop": "3.4.0"}, ["-s", "hdfs"], ["downgrade", "fix:", "back to 3.4.2"]),
+    ({"kafka": "5.0.0"}, ["-s", "kafka"], ["crosses a major release"]),
+    ({}, ["-s", "spark"], ["no rolling upgrade for 'spark'"]),
+])
+def test_cli_refusals_exit_2_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 versions: dict[str, str], args: list[str],
+                                                 needles: list[str]) -> None:
+    _fake_reader(monkeypatch)
+    res = CliRunner().invoke(app, ["upgrade", "-i", str(_inventory(tmp_path, **versions)), *args])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output
+    assert all(n in res.output for n in needles), res.output
+
+
+def test_cli_refusal_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_reader(monkeypatch)
+    res = CliRunner().invoke(app, ["upgrade", "-i", str(_inventory(tmp_path, kafka="4.0.1")), "--json"])
+    assert res.exit_code == 2
+    data = json.loads(res.stdout)
+    assert data["ok"] is False and "downgrade" in data["error"]
+    assert {c["component"]: c["action"] for c in data["components"]} == {"hadoop": "current",
+                                                                         "kafka": "refused"}
+
+
+def test_cli_dry_run_shows_the_plan_and_touches_nothing(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin import runner
+
+    _fake_reader(monkeypatch)
+    monkeypatch.setattr(runner, "run_playbook", lambda *_a, **_k: pytest.fail("dry run ran a playbook"))
+    res = CliRunner().invoke(app, ["upgrade", "-i", str(_inventory(tmp_path, hadoop="3.5.0", kafka="4.2.2")),
+                                   "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "3.4.2 -> 3.5.0" in res.output and "4.1.1 -> 4.2.2" in res.output
+    assert "hdfs, yarn, hbase, kafka, hive" in res.output
+
+
+def test_cli_bad_inventory_exits_2(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["upgrade", "-i", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_status_lists_the_versions_the_daemons_report() -> None:
+    from bigdata_admin.health import ProbeResult
+    from bigdata_admin.health.status import ServiceStatus, StatusReport
+
+    def row(host: str, group: str, version: str | None) -> ServiceStatus:
+        data = {"version": version} if version else {}
+        return ServiceStatus(host, group, group, "active", None, None, None,
+                             ProbeResult(host, group, True, "running", "", data))
+
+    report = StatusReport("t", [row("h1", "hdfs_namenode", "3.5.0, r0123"),
+                                row("h2", "hdfs_datanode", "3.4.2"),
+                                row("h1", "kafka_broker", None), row("h1", "zookeeper", "3.8.4")])
+    assert report.versions == {"hadoop": ["3.4.2", "3.5.0"], "zookeeper": ["3.8.4"]}
+    assert report.as_dict()["versions"] == report.versions
+
+
+def test_the_namenode_drop_in_repeats_the_units_command_with_rolling_upgrade_started(tmp_path: Path) -> None:
+    """roles/hdfs/files/hdfs-rolling-upgrade reads ExecStart (continuation lines joined) from the unit the
+    jvm-daemon template writes."""
+    import importlib.machinery
+    import importlib.util
+
+    script = REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade"
+    loader = importlib.machinery.SourceFileLoader("hdfs_rolling_upgrade", str(script))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    (tmp_path / "hdfs-namenode.service").write_text(
+        "[Service]\nUser=hdfs\nExecStart=/opt/java/17/bin/java \\\n    -Xmx512m \\\n    -Dproc_namenode \\\n"
+        "    -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* \\\n"
+        "    org.apache.hadoop.hdfs.server.namenode.NameNode\n\nRestart=on-failure\n")
+    module.UNIT_DIR = str(tmp_path)
+    assert module._exec_start("hdfs-namenode") == (
+        "/opt/java/17/bin/java -Xmx512m -Dproc_namenode -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* "
+        "org.apache.hadoop.hdfs.server.namenode.NameNode")
