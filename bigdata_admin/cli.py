@@ -48,9 +48,9 @@ def quiet_client_logs() -> None:
 
 
 def _register() -> None:
-    from bigdata_admin.commands import artifacts, classroom, dayops, lab, ops, pilot, runs, topology
+    from bigdata_admin.commands import artifacts, classroom, dayops, lab, ops, pilot, runs, scale, topology
 
-    for module in (topology, runs, dayops, artifacts, ops):
+    for module in (topology, runs, dayops, scale, artifacts, ops):
         module.register(app)
     lab.register(app)
     classroom.register(app)

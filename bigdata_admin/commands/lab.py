@@ -33,7 +33,9 @@ STATUS_SETTLE_S = 120
 @lab_app.command("up")
 def up(
     nodes: Annotated[int | None, typer.Option(
-        "--nodes", help="Number of hosts (1: all on one; 3: classroom; default 3, or 5 for --template ha).",
+        "--nodes", help="Number of hosts (1: all on one; 3: classroom; default 3, or 5 for --template ha; "
+        "an existing lab keeps its count). More than a running lab has adds hosts, in no inventory group "
+        "(then `scale-out`); a lab never shrinks.",
         show_default=False)] = None,
     name: NameOpt = "dev",
     template: Annotated[str, typer.Option(
@@ -57,7 +59,9 @@ def up(
     if students is not None:
         _up_students(name, students, profile, rebuild_image, json_out)
         return
-    count = nodes if nodes is not None else (HA_MIN_NODES if template == "ha" else 3)
+    existing = lab.get(name) if nodes is None else None
+    count = nodes if nodes is not None else (
+        existing.state.nodes if existing is not None else (HA_MIN_NODES if template == "ha" else 3))
     lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
     elapsed = time.monotonic() - started
     if json_out:

@@ -80,8 +80,10 @@ def host_memory_mb(groups_of_host: list[str], sizes: dict[str, Any]) -> int:
 
 def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
     """File name (relative to the inventory dir) -> content."""
-    groups = model.layout(state.nodes, state.template)
+    groups = model.layout(state.laid_out, state.template)
     hosts = model.host_names(state.nodes)
+    # Hosts added after the lab was made (h(N+1)..) are in no group; sized for any worker group.
+    added_mb = host_memory_mb(list(model.ADDED_HOST_GROUPS), LAB_SIZES)
     hosts_yaml: dict[str, Any] = {"all": {
         "vars": {
             "ansible_user": "deploy",
@@ -93,7 +95,7 @@ def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
         "hosts": {
             h: {"ansible_host": model.host_address(state.index, i + 1),
                 "bigdata_host_memory_mb": host_memory_mb([g for g, m in groups.items() if h in m],
-                                                         LAB_SIZES)}
+                                                         LAB_SIZES) if i < state.laid_out else added_mb}
             for i, h in enumerate(hosts)
         },
         "children": {g: {"hosts": {h: {} for h in members}} for g, members in groups.items()},
@@ -115,10 +117,30 @@ def render(state: model.LabState, lab_dir: Path) -> dict[str, str]:
     header = (f"# Written by `bigdata-admin lab up --name {state.name}` for lab {state.name!r} "
               f"({state.nodes} host(s), {state.subnet}).\n# Edit freely: `lab up` does not overwrite "
               "a file you changed. `lab down` removes it only when unchanged.\n")
+    if state.nodes > state.laid_out:
+        header += (f"# {', '.join(hosts[state.laid_out:])}: added to the lab later, in no group yet: put "
+                   "them in worker groups, then `bigdata-admin scale-out`.\n")
     return {
         "hosts.yml": "---\n" + header + yaml.safe_dump(hosts_yaml, sort_keys=False, width=200),
         "group_vars/all.yml": "---\n" + header + yaml.safe_dump(all_vars, sort_keys=False, width=200),
     }
+
+
+def host_entries(state: model.LabState, lab_dir: Path) -> dict[str, dict[str, Any]]:
+    """Host name -> its `all.hosts` entry (ansible_host, bigdata_host_memory_mb) as `render` writes it."""
+    data = yaml.safe_load(render(state, lab_dir)["hosts.yml"])
+    return dict(data["all"]["hosts"])
+
+
+def missing_hosts(state: model.LabState, directory: Path, lab_dir: Path) -> dict[str, dict[str, Any]]:
+    """Lab hosts the inventory in `directory` does not list under `all.hosts` (an inventory the user
+    edited, which `write` leaves alone) -> the entry to add; {} when it lists them all or is unreadable."""
+    try:
+        data = yaml.safe_load((directory / "hosts.yml").read_text())
+        listed = set((data.get("all") or {}).get("hosts") or {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return {}
+    return {h: e for h, e in host_entries(state, lab_dir).items() if h not in listed}
 
 
 def digest(directory: Path, files: list[str]) -> str:

@@ -276,11 +276,10 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log, template: str = "c
     state_file = _state_file(name)
     if state_file.is_file():
         state = model.LabState.read(state_file)
-        if state.nodes != nodes or state.template != template:
-            raise BadInput(f"lab {name!r} exists with {state.nodes} host(s) laid out as {state.template}, "
-                           f"not {nodes} as {template}",
-                           fix=f"Use `--nodes {state.nodes} --template {state.template}`, or remove it "
-                               f"first: `bigdata-admin lab down --name {name}`.")
+        model.check_resize(name, state.nodes, nodes, state.template, template)
+        if nodes > state.nodes:
+            changed += _grow(state, nodes)
+            state.write(state_file)
         if rebuild_image:
             image.ensure(rebuild=True, log=log)
             log(f"lab {name!r} keeps the image it was made from; new labs use the rebuilt one")
@@ -364,9 +363,29 @@ def _up(name: str, nodes: int, rebuild_image: bool, log: Log, template: str = "c
         changed.append(f"wrote inventory {inv_dir}")
     elif not written:
         log(f"kept {inv_dir}: it was edited since `lab up` wrote it")
+        missing = labinventory.missing_hosts(state, inv_dir, d)
+        if missing:
+            lines = "; ".join(f"{h}: {{ansible_host: {e['ansible_host']}, bigdata_host_memory_mb: "
+                              f"{e['bigdata_host_memory_mb']}}}" for h, e in missing.items())
+            changed.append(f"kept the edited inventory {inv_dir}: add under all.hosts in hosts.yml: {lines}")
     state.inventory, state.inventory_digest = str(inv_dir), digest
     state.write(state_file)
     return _as_lab(state, changed)
+
+
+def _grow(state: model.LabState, nodes: int) -> list[str]:
+    """Record hosts h(N+1)..h`nodes` on a lab of N hosts (booted by the rest of `_up`). The group
+    layout stays the one the lab was made with: the new hosts join no group."""
+    state.layout_nodes = state.laid_out
+    added = []
+    for i in range(state.nodes + 1, nodes + 1):
+        h = f"h{i}"
+        state.hosts[h] = model.HostState(
+            name=h, address=model.host_address(state.index, i), machine=model.machine_name(state.name, h),
+            netns=model.netns_name(state.name, h), veth=model.veth_name(state.index, i))
+        added.append(f"{h} {state.hosts[h].address}")
+    state.nodes = nodes
+    return [f"added {', '.join(added)} (in no inventory group)"]
 
 
 def _relay_hosts(state: model.LabState) -> list[str]:

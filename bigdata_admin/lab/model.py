@@ -93,12 +93,30 @@ def host_names(nodes: int) -> list[str]:
     return [f"h{i}" for i in range(1, nodes + 1)]
 
 
+def check_resize(name: str, have: int, want: int, have_template: str, want_template: str) -> None:
+    """Raise BadInput unless lab `name` (made with `have` hosts as `have_template`) can become `want`
+    hosts as `want_template`: same template, and as many hosts or more (a lab grows, never shrinks)."""
+    if want_template != have_template:
+        raise BadInput(f"lab {name!r} is laid out as {have_template}, not {want_template}",
+                       fix=f"Use `--template {have_template}`, or remove the lab first: "
+                           f"`bigdata-admin lab down --name {name}`.")
+    if want < have:
+        raise BadInput(f"lab {name!r} has {have} hosts; `lab up` adds hosts but never removes one "
+                       f"(asked for {want})",
+                       fix=f"Use `--nodes {have}` (or more to add hosts); decommission a host's services "
+                           f"(`bigdata-admin decommission`) and keep it, or remove the whole lab: "
+                           f"`bigdata-admin lab down --name {name}`.")
+
+
 # Group layouts. N = 1: every service on h1. N = 3: the classroom layout (masters on h1, workers on
 # h2/h3, ZooKeeper and Kafka (combined broker + controller) on all three, the GPU worker on h3).
 # Other N: masters on h1, ZooKeeper and Kafka on the first 3 (or 1), workers on the rest.
 WORKER_GROUPS = ("hdfs_datanode", "yarn_nodemanager", "hbase_regionserver", "impala_daemon",
                  "storm_supervisor", "spark_worker")
 QUORUM_GROUPS = ("zookeeper", "kafka_controller", "kafka_broker")
+ADDED_HOST_GROUPS = (*WORKER_GROUPS, "kafka_broker")
+"""A host added to a running lab (`lab up --nodes` above its count) joins no group; its declared
+memory is sized for these worker groups, any of which the user may then put it in."""
 
 
 TEMPLATES = ("classroom", "ha")
@@ -193,6 +211,14 @@ class LabState:
     inventory: str = ""
     inventory_digest: str = ""
     """sha256 of what `up` wrote into the inventory; a different digest means the user edited it."""
+    layout_nodes: int = 0
+    """The host count the group layout was made for (0: `nodes`). Hosts added later (`lab up --nodes`
+    above it) are in no group: scale-out places them."""
+
+    @property
+    def laid_out(self) -> int:
+        """Hosts h1..hN that have groups in the layout (the count the lab was made with)."""
+        return self.layout_nodes or self.nodes
 
     @property
     def bridge(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bigdata_admin import inventory
+from bigdata_admin import inventory, validate
+from bigdata_admin.errors import BadInput
 from bigdata_admin.lab import labinventory, model
 from bigdata_admin.services import BY_GROUP, GROUPS
 
@@ -130,3 +132,66 @@ def test_hosts_file_keeps_what_others_added_and_is_stable() -> None:
     stale = "127.0.0.1\tlocalhost\n10.9.9.9\th2\n"
     rewritten = _hosts_file(st, stale)
     assert "10.9.9.9" not in rewritten and f"{st.hosts['h2'].address}\th2" in rewritten
+
+
+# --- a lab that grows (`lab up --nodes` above its count) --------------------------------------------------
+
+def test_resize_grows_only_and_keeps_the_template() -> None:
+    model.check_resize("x", 3, 3, "classroom", "classroom")
+    model.check_resize("x", 3, 5, "classroom", "classroom")
+    with pytest.raises(BadInput) as err:
+        model.check_resize("x", 3, 2, "classroom", "classroom")
+    assert "never removes" in err.value.message and "--nodes 3" in (err.value.fix or "")
+    with pytest.raises(BadInput) as err:
+        model.check_resize("x", 5, 6, "ha", "classroom")
+    assert "laid out as ha" in err.value.message and "--template ha" in (err.value.fix or "")
+
+
+def test_grown_lab_adds_hosts_in_no_group_and_keeps_the_layout(tmp_path: Path) -> None:
+    from bigdata_admin.lab.machines import _grow
+
+    st, inv_dir = _write(tmp_path, 3)
+    before = inventory.load(inv_dir)
+    changed = _grow(st, 4)
+    assert changed == ["added h4 10.213.42.14 (in no inventory group)"]
+    assert st.nodes == 4 and st.laid_out == 3 and st.hosts["h4"].veth == model.veth_name(42, 4)
+    assert model.LabState.from_dict(json.loads(st.to_json())).laid_out == 3
+    # An inventory nobody edited is written again, with h4 under all.hosts and in no group.
+    _, digest, written = labinventory.write(st, tmp_path / "labdir", inv_dir)
+    assert written and digest != st.inventory_digest
+    after = inventory.load(inv_dir)
+    h4 = after.hosts["h4"]
+    assert h4.address == "10.213.42.14" and h4.groups == []
+    sizes = labinventory.LAB_SIZES
+    assert h4.memory_mb == labinventory.host_memory_mb(list(model.ADDED_HOST_GROUPS), sizes)
+    assert {g: sorted(h.name for h in before.hosts_in(g)) for g in GROUPS} == \
+        {g: sorted(h.name for h in after.hosts_in(g)) for g in GROUPS}
+    assert after.var("hdfs_replication") == 2
+    assert "h4: added to the lab later" in (inv_dir / "hosts.yml").read_text()
+    assert not [p for p in validate.validate(after) if p.severity == "error"]
+    # Placed in every worker group, h4's declared memory still passes `check`.
+    data = yaml.safe_load((inv_dir / "hosts.yml").read_text())
+    for g in model.ADDED_HOST_GROUPS:
+        data["all"]["children"][g]["hosts"]["h4"] = {}
+    (inv_dir / "hosts.yml").write_text(yaml.safe_dump(data))
+    placed = inventory.load(inv_dir)
+    assert sorted(placed.hosts["h4"].groups) == sorted(model.ADDED_HOST_GROUPS)
+    assert not [p for p in validate.validate(placed) if p.severity == "error"]
+
+
+def test_grown_lab_leaves_an_edited_inventory_and_names_the_host_to_add(tmp_path: Path) -> None:
+    from bigdata_admin.lab.machines import _grow
+
+    st, inv_dir = _write(tmp_path, 3)
+    hosts = inv_dir / "hosts.yml"
+    hosts.write_text(hosts.read_text() + "# mine\n")
+    _grow(st, 4)
+    _, _, written = labinventory.write(st, tmp_path / "labdir", inv_dir)
+    assert not written and hosts.read_text().endswith("# mine\n")
+    missing = labinventory.missing_hosts(st, inv_dir, tmp_path / "labdir")
+    assert list(missing) == ["h4"] and missing["h4"]["ansible_host"] == "10.213.42.14"
+
+
+def test_old_state_files_without_layout_nodes_keep_their_layout() -> None:
+    st = model.LabState.from_dict({"name": "old", "index": 3, "nodes": 3, "image": "/img", "hosts": {}})
+    assert st.layout_nodes == 0 and st.laid_out == 3
