@@ -91,9 +91,10 @@ MAIN_RUN_TIMEOUT_S = 4200  # cold fetch + full deploy + smoke on a busy 2-core m
 @pytest.fixture(scope="session")
 def main_lab() -> Iterator[dict[str, object]]:
     """The README's main job, once per session: `bigdata-admin lab run --name main` on a fresh 3-host
-    lab. Yields {"rc", "out" (stdout+stderr), "inventory" (Path), "seconds"}. The lab goes down at the
-    end of the session unless BIGDATA_LAB_KEEP=1. BIGDATA_MAIN_LAB_REUSE=1 (local iteration) takes an
-    existing `main` lab as it is, without running the job again."""
+    lab (a `main` lab left by an interrupted session is taken down first). Yields {"rc", "out"
+    (stdout+stderr), "inventory" (Path), "seconds"}. The lab goes down at the end of the session unless
+    BIGDATA_LAB_KEEP=1. BIGDATA_MAIN_LAB_REUSE=1 (local iteration) takes an existing `main` lab as it is,
+    without running the job again."""
     import subprocess
     import sys
     import time
@@ -108,6 +109,9 @@ def main_lab() -> Iterator[dict[str, object]]:
         # Local iteration only: the lab a kept earlier session deployed (BIGDATA_LAB_KEEP=1), as it is.
         yield {"rc": 0, "out": "reused", "inventory": Path(existing.inventory), "seconds": 0.0}
         return
+    if existing is not None:
+        # Left by an interrupted session (a kept state directory, as CI's): the job starts fresh.
+        labmod.down(MAIN_LAB)
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "bigdata_admin", "lab", "run", "--name", MAIN_LAB],
                           capture_output=True, text=True, timeout=MAIN_RUN_TIMEOUT_S, check=False,
