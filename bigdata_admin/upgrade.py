@@ -238,16 +238,10 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
 
 def _hdfs_upgrade_open(cluster: Cluster) -> bool:
     """Whether a NameNode reports a rolling upgrade not yet finalized (NameNodeInfo.RollingUpgradeStatus)."""
-    from bigdata_admin.health.core import address, port
-    from bigdata_admin.health.probes_hadoop import jmx
+    from bigdata_admin.health.probes_hadoop import namenode_infos
 
-    for nn in cluster.hosts_in("hdfs_namenode"):
-        try:
-            beans = jmx(address(nn), port(cluster, "hdfs_namenode_http_port", nn),
-                        "Hadoop:service=NameNode,name=NameNodeInfo")
-        except (OSError, ValueError):
-            continue
-        status = (beans[0] if beans else {}).get("RollingUpgradeStatus")
+    for _nn, info in namenode_infos(cluster):
+        status = info.get("RollingUpgradeStatus")
         if status and not (isinstance(status, dict) and status.get("finalizeTime")):
             return True
     return False

@@ -34,6 +34,19 @@ def named(beans: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return {}
 
 
+def namenode_infos(cluster: Cluster) -> list[tuple[Host, dict[str, Any]]]:
+    """(NameNode host, its NameNodeInfo JMX bean) for every NameNode that answers, in inventory order."""
+    bean = "Hadoop:service=NameNode,name=NameNodeInfo"
+    out = []
+    for host in cluster.hosts_in("hdfs_namenode"):
+        try:
+            out.append((host, named(jmx(address(host), port(cluster, "hdfs_namenode_http_port", host), bean),
+                                    bean)))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(value)

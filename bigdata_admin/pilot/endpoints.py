@@ -70,15 +70,7 @@ def hdfs_cluster_id(cluster: Cluster) -> str | None:
     """The HDFS clusterID the NameNodes report (JMX bean NameNodeInfo, attribute ClusterId), or None
     when none answers. A NameNode format makes a new one, so it tells a rebuilt cluster from the one an
     earlier `pilot run` loaded (Hadoop docs, "HDFS Federation": the ClusterID identifies the cluster)."""
-    from bigdata_admin.health.core import address, port
-    from bigdata_admin.health.probes_hadoop import jmx, named
+    from bigdata_admin.health.probes_hadoop import namenode_infos
 
-    bean = "Hadoop:service=NameNode,name=NameNodeInfo"
-    for host in cluster.hosts_in("hdfs_namenode"):
-        try:
-            info = named(jmx(address(host), port(cluster, "hdfs_namenode_http_port", host), bean), bean)
-        except (OSError, ValueError):
-            continue
-        if info.get("ClusterId"):
-            return str(info["ClusterId"])
-    return None
+    return next((str(info["ClusterId"]) for _nn, info in namenode_infos(cluster) if info.get("ClusterId")),
+                None)

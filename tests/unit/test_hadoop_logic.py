@@ -172,3 +172,23 @@ def test_happybase_connection_reports_mismatch_for_a_closed_socket() -> None:
         stop.set()
         thread.join(2)
         server.close()
+
+
+def test_namenode_infos_skip_a_namenode_that_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.pilot import endpoints
+
+    cluster = inventory.load(REPO / "inventories" / "ha")
+    first, second = cluster.hosts_in("hdfs_namenode")[:2]
+    bean = "Hadoop:service=NameNode,name=NameNodeInfo"
+
+    def jmx(addr: str, _port: int, query: str) -> list[dict[str, object]]:
+        assert query == bean
+        if addr == (first.address or first.name):
+            raise ConnectionRefusedError("down")
+        return [{"name": bean, "ClusterId": "CID-x"}]
+
+    monkeypatch.setattr(p, "jmx", jmx)
+    assert [(h.name, info["ClusterId"]) for h, info in p.namenode_infos(cluster)] == [(second.name, "CID-x")]
+    assert endpoints.hdfs_cluster_id(cluster) == "CID-x"
+    monkeypatch.setattr(p, "jmx", lambda *_a: (_ for _ in ()).throw(OSError("no route")))
+    assert endpoints.hdfs_cluster_id(cluster) is None
