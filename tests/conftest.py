@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bigdata_admin import runner
+from bigdata_admin import inventory, runner
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -38,6 +38,12 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("COLUMNS", "200")
     return tmp_path
+
+
+@pytest.fixture
+def classroom(repo_root: Path) -> inventory.Cluster:
+    """inventories/classroom loaded: node1 masters; node2, node3 workers; HDFS replication 2."""
+    return inventory.load(repo_root / "inventories" / "classroom")
 
 
 RENDER_SETS = {"hadoop": ("hdfs", "yarn", "hbase", "hive", "impala", "spark"),

@@ -19,15 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLASSROOM = REPO / "inventories" / "classroom"
 
 
-@pytest.fixture(autouse=True)
-def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture
-def classroom() -> inventory.Cluster:
-    return inventory.load(CLASSROOM)
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # state and cache under tmp_path
 
 
 # --- order ---------------------------------------------------------------------------------------------

@@ -39,11 +39,6 @@ def test_groups_without_a_play_have_no_role(no_gpu_role: str) -> None:
     assert set(deployment.no_role()) == {"gpu_worker"}
 
 
-@pytest.fixture
-def classroom() -> inventory.Cluster:
-    return inventory.load(REPO / "inventories" / "classroom")
-
-
 def test_absent_groups_add_dependents_and_groups_no_role_deploys(classroom: inventory.Cluster,
                                                                  no_gpu_role: str) -> None:
     absent = deployment.absent_groups(classroom, {"hdfs": "missing hadoop-3.3.6.tar.gz"})

@@ -24,10 +24,7 @@ CLASSROOM = REPO / "inventories" / "classroom"  # node1 masters; node2, node3 wo
 JOINS = ["hdfs_datanode", "yarn_nodemanager", "hbase_regionserver", "kafka_broker", "storm_supervisor"]
 
 
-@pytest.fixture(autouse=True)
-def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BIGDATA_ADMIN_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("COLUMNS", "200")
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # state and cache under tmp_path
 
 
 def grown(tmp_path: Path, groups: list[str], host: str = "node4") -> Path:
