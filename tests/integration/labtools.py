@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import pytest
+
+
+def opt_in(variable: str, why: str) -> Any:
+    """A skip mark unless the environment sets `variable` to 1; the reason reads
+    `opt-in: set VARIABLE=1 (why)`."""
+    return pytest.mark.skipif(os.environ.get(variable) != "1", reason=f"opt-in: set {variable}=1 ({why})")
 
 
 def wait_healthy(cluster: Any, timeout: float, interval: float = 3, **collect_kwargs: Any) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pilot_checks as checks
 import pytest
-from labtools import main_lab_cluster  # tests/integration (rootdir-relative import)
+from labtools import main_lab_cluster, opt_in  # tests/integration (rootdir-relative import)
 
 from bigdata_admin import sqlclient
 from bigdata_admin.pilot import analyze, endpoints, generate, load, mart
@@ -34,9 +34,7 @@ pytestmark = [
     pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
     # About 30 MapReduce jobs on YARN (15-20 minutes on a 2-core machine): beyond CI's hour with the
     # main job, so opt-in.
-    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_PILOT_LAB") != "1",
-                       reason="the pilot's batch path on the main lab (~30 MapReduce jobs): set "
-                              "BIGDATA_TEST_PILOT_LAB=1"),
+    opt_in("BIGDATA_TEST_PILOT_LAB", "the pilot's batch path on the main lab, ~30 MapReduce jobs"),
 ]
 
 DAY = "20200322"

@@ -9,13 +9,13 @@ HDFS, and its redeploy without change, are the main job's (test_main_job_lab.py)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from labtools import opt_in
 
 from bigdata_admin import inventory, paths
 
@@ -23,9 +23,7 @@ pytestmark = [
     pytest.mark.integration, pytest.mark.lab, pytest.mark.slow,
     # CI time: a deploy of its own on three hosts (~3 min); Spark on HDFS and the metastore is the
     # main job's, checked by status and smoke in every CI run.
-    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_SPARK_ONLY_LAB") != "1",
-                       reason="Spark without HDFS or a metastore on its own lab deploy (~3 min): set "
-                              "BIGDATA_TEST_SPARK_ONLY_LAB=1 to run it"),
+    opt_in("BIGDATA_TEST_SPARK_ONLY_LAB", "Spark without HDFS or a metastore on its own lab deploy, ~3 min"),
 ]
 
 SPARK_GROUPS = ("spark_master", "spark_worker", "spark_thrift")
