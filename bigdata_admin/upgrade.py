@@ -436,14 +436,8 @@ def run(cluster: Cluster, plan: UpgradePlan, *, verbosity: int = 0, show_progres
     report.seconds["verify"] = round(time.monotonic() - t2, 1)
     report.ok = not report.problems
     if report.ok:
-        record_versions(cluster, {v.component: v.target for v in moving}, report.run_id or "")
+        deployment.record_versions(cluster, {v.component: v.target for v in moving}, report.run_id or "")
     return report
-
-
-def record_versions(cluster: Cluster, versions: Mapping[str, str], run_id: str) -> Path:
-    """Write the versions the cluster runs into the inventory's deploy record (`versions`: component ->
-    {version, at, run})."""
-    return deployment.record_versions(cluster, versions, run_id)
 
 
 def describe_where(where: Mapping[str, str]) -> str:

@@ -165,7 +165,7 @@ def test_the_deploy_record_keeps_the_versions_deploy_and_upgrade_wrote(tmp_path:
     cluster = inventory.load(CLASSROOM)
     deployment.record_deploy(cluster, ["hdfs_namenode", "hdfs_datanode", "kafka_broker"], {}, "run-1")
     assert deployment.recorded_versions(cluster) == {"hadoop": "3.4.2", "kafka": "4.1.1"}
-    up.record_versions(cluster, {"hadoop": "3.5.0"}, "run-2")
+    deployment.record_versions(cluster, {"hadoop": "3.5.0"}, "run-2")
     deployment.record_deploy(cluster, ["zookeeper"], {}, "run-3")  # another deploy keeps them
     assert deployment.recorded_versions(cluster) == {"hadoop": "3.5.0", "kafka": "4.1.1",
                                                      "zookeeper": "3.8.4"}
