@@ -133,14 +133,10 @@ def _json_field(value: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _names(host: Host) -> set[str]:
-    return {host.name, host.address or host.name}
-
-
 def live_datanode(live_nodes: dict[str, Any], host: Host) -> dict[str, Any] | None:
     """The NameNode's LiveNodes entry (NameNodeInfo bean) of the DataNode on `host`, or None.
     Keys are `name:port`; `xferaddr` is `address:port`."""
-    names = _names(host)
+    names = host.names
     for key, entry in live_nodes.items():
         entry = entry if isinstance(entry, dict) else {}
         if key.rsplit(":", 1)[0] in names or str(entry.get("xferaddr", "")).rsplit(":", 1)[0] in names:
@@ -209,23 +205,28 @@ def datanode_verdict(host: str, info: dict[str, Any], uptime_ms: int) -> GateChe
     return GateCheck(True, f"DataNode {host} registered", "block report sent", data)
 
 
+def hbase_live_regionservers(server: dict[str, Any]) -> list[str]:
+    """Host names of the live RegionServers in the active master's Master,sub=Server bean
+    (`tag.liveRegionServers`: `host,port,startcode` entries separated by `;`)."""
+    text = str(server.get("tag.liveRegionServers") or "")
+    return [entry.split(",", 1)[0] for entry in text.split(";") if entry.strip()]
+
+
 def hbase_verdict(server: dict[str, Any], assignment: dict[str, Any], expected_rs: int,
                   restarted_rs: Host | None) -> GateCheck:
     """HBase gate from the active master's `Master,sub=Server` and `Master,sub=AssignmentManager`
     beans: every RegionServer registered (the restarted one among them), 0 regions in transition."""
     live = _int(server.get("numRegionServers"))
     rit = _int(assignment.get("ritCount"), -1)
-    names = str(server.get("tag.liveRegionServers") or "")
     data = {"live_regionservers": live, "expected_regionservers": expected_rs, "regions_in_transition": rit}
     if not server or str(server.get("tag.isActiveMaster", "false")).lower() != "true":
         return GateCheck(False, "an active HBase master", "no active master answers yet", data)
     if live < expected_rs:
         return GateCheck(False, "RegionServers registered", f"{live}/{expected_rs} RegionServers live", data)
-    if restarted_rs is not None and names:
-        listed = [part.split(",")[0] for part in names.split(";") if part]
-        if not _names(restarted_rs) & set(listed):
-            return GateCheck(False, f"RegionServer {restarted_rs.name} registered",
-                             f"live: {', '.join(listed)}", data)
+    listed = hbase_live_regionservers(server)
+    if restarted_rs is not None and listed and not restarted_rs.names & set(listed):
+        return GateCheck(False, f"RegionServer {restarted_rs.name} registered",
+                         f"live: {', '.join(listed)}", data)
     if rit != 0:
         return GateCheck(False, "no regions in transition",
                          "no AssignmentManager bean yet" if rit < 0 else f"{rit} region(s) in transition",
@@ -239,7 +240,7 @@ def kafka_verdict(brokers: list[dict[str, Any]], topics: list[dict[str, Any]],
     """Kafka gate from describe_cluster()'s brokers and describe_topics(): every broker of `expected`
     registered, every partition led and its in-sync replicas complete."""
     hosts = {str(b.get("host")) for b in brokers}
-    missing = [h.name for h in expected if not _names(h) & hosts]
+    missing = [h.name for h in expected if not h.names & hosts]
     lagging: list[str] = []
     partitions = 0
     for topic in topics:

@@ -98,10 +98,6 @@ def render_exclude(hosts: Iterable[str]) -> str:
     return "".join(f"{h}\n" for h in names)
 
 
-def _names(host: Host) -> set[str]:
-    return {host.name, host.address or host.name}
-
-
 # --- pure verdicts ---------------------------------------------------------------------------------------
 
 def datanode_admin_state(info: dict[str, Any], host: Host) -> tuple[str, dict[str, Any]]:
@@ -155,7 +151,7 @@ def yarn_node_state(nodes: list[dict[str, Any]], host: Host) -> str:
     """The RM's state of the NodeManager on `host` (/ws/v1/cluster/nodes entries; RUNNING wins over an
     older DECOMMISSIONED entry of the same host), or `unknown`."""
     states = [str(n.get("state")) for n in nodes
-              if str(n.get("nodeHostName") or str(n.get("id", "")).rsplit(":", 1)[0]) in _names(host)]
+              if str(n.get("nodeHostName") or str(n.get("id", "")).rsplit(":", 1)[0]) in host.names]
     if "RUNNING" in states:
         return "RUNNING"
     return states[0] if states else "unknown"
@@ -211,7 +207,7 @@ def kafka_back_verdict(brokers: list[dict[str, Any]], topics: list[dict[str, Any
     stays listed, fenced), then dayops.kafka_verdict (every broker registered, partitions in sync)."""
     from bigdata_admin.dayops import kafka_verdict
 
-    mine = [b for b in brokers if str(b.get("host")) in _names(host)]
+    mine = [b for b in brokers if str(b.get("host")) in host.names]
     if not mine or any(b.get("is_fenced") for b in mine):
         return GateCheck(False, f"broker on {host.name} unfenced",
                          "fenced (not started yet)" if mine else "not registered", {"brokers": len(brokers)})
@@ -452,7 +448,7 @@ def _broker_node(broker: dict[str, Any]) -> int:
 def broker_id(brokers: list[dict[str, Any]], host: Host) -> int | None:
     """The id of the broker registered from `host` (describe_cluster brokers), or None."""
     for b in brokers:
-        if str(b.get("host")) in _names(host) and _broker_node(b) >= 0:
+        if str(b.get("host")) in host.names and _broker_node(b) >= 0:
             return _broker_node(b)
     return None
 
@@ -545,7 +541,7 @@ def _hdfs(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
     nns = cluster.hosts_in("hdfs_namenode")
     for nn in nns:
         names = live.read_exclude(nn, live.files["hdfs"])
-        names = [*names, host.name] if decom else [n for n in names if n not in _names(host)]
+        names = [*names, host.name] if decom else [n for n in names if n not in host.names]
         live.write_exclude(nn, live.files["hdfs"], names)
     user = _literal(cluster, "hdfs_user", "hdfs")
     # In HA, dfsadmin -refreshNodes asks every NameNode of the nameservice.
@@ -571,7 +567,7 @@ def _yarn(live: Live, host: Host, decom: bool, timeout_s: float, interval_s: flo
     cluster = live.cluster
     rm = cluster.hosts_in("yarn_resourcemanager")[0]
     names = live.read_exclude(rm, live.files["yarn"])
-    names = [*names, host.name] if decom else [n for n in names if n not in _names(host)]
+    names = [*names, host.name] if decom else [n for n in names if n not in host.names]
     live.write_exclude(rm, live.files["yarn"], names)
     user = _literal(cluster, "hdfs_yarn_user", "yarn")
     yarn = f"{live.cli_dir}/yarn"

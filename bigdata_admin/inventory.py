@@ -55,6 +55,11 @@ class Host:
         return self.name
 
     @property
+    def names(self) -> set[str]:
+        """What the daemons may call this host: its inventory name and its address."""
+        return {self.name, self.address or self.name}
+
+    @property
     def memory_mb(self) -> int:
         return int(self.vars.get("bigdata_host_memory_mb", 0))
 

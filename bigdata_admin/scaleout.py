@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bigdata_admin import deployment
-from bigdata_admin.dayops import GateCheck, wait_gate
+from bigdata_admin.dayops import GateCheck, hbase_live_regionservers, wait_gate
 from bigdata_admin.errors import BadInput
 from bigdata_admin.inventory import Cluster, Host
 from bigdata_admin.services import BY_GROUP, GROUPS
@@ -104,17 +104,6 @@ def plan(cluster: Cluster, host_name: str) -> ScalePlan:
 
 # --- what the masters see ----------------------------------------------------------------------------------
 
-def _names(host: Host) -> set[str]:
-    return {host.name, host.address or host.name}
-
-
-def hbase_live_regionservers(server: dict[str, Any]) -> list[str]:
-    """Host names of the live RegionServers in the active master's Master,sub=Server bean
-    (`tag.liveRegionServers`: `host,port,startcode` entries separated by `;`)."""
-    text = str(server.get("tag.liveRegionServers") or "")
-    return [entry.split(",", 1)[0] for entry in text.split(";") if entry.strip()]
-
-
 def hdfs_verdict(info: dict[str, Any], host: Host) -> GateCheck:
     """The active NameNode (its NameNodeInfo bean) lists the DataNode on `host` In Service."""
     from bigdata_admin.decommission import datanode_admin_state
@@ -139,7 +128,7 @@ def hbase_verdict(server: dict[str, Any], host: Host) -> GateCheck:
     if not server:
         return GateCheck(False, gate, "no active HMaster answered")
     live = hbase_live_regionservers(server)
-    seen = bool(set(live) & _names(host))
+    seen = bool(set(live) & host.names)
     return GateCheck(seen, gate, f"live RegionServers: {', '.join(live) or 'none'}", {"live": live})
 
 
@@ -153,7 +142,7 @@ def kafka_verdict(brokers: list[dict[str, Any]], host: Host) -> GateCheck:
 
 
 def storm_verdict(state: Any, host: Host) -> GateCheck:
-    sid = state.supervisor_on(_names(host))
+    sid = state.supervisor_on(host.names)
     detail = f"supervisor {sid}" if sid else f"{len(state.supervisors)} supervisor(s), none of {host.name}"
     return GateCheck(sid is not None, VERIFIED["storm_supervisor"], detail, {"supervisor_id": sid})
 
