@@ -74,6 +74,25 @@ def _main_pids(cluster: inventory.Cluster, groups: list[str]) -> dict[tuple[str,
     return out
 
 
+def _why_restarted(cluster: inventory.Cluster, before: dict[tuple[str, str], str],
+                   after: dict[tuple[str, str], str]) -> str:
+    """The journal and the log files' last errors of each daemon whose MainPID changed (for the failure
+    message: the lab, and its journal, may be gone when someone reads it)."""
+    out = []
+    for host_name, unit in sorted(k for k in before if after.get(k) != before[k]):
+        host = cluster.hosts[host_name]
+        key = (host_name, unit)
+        out.append(f"--- {host_name} {unit}: MainPID {before[key]} -> {after.get(key)}")
+        journal = remote.run(host, ["journalctl", "-u", unit, "-n", "40", "--no-pager"], become=True,
+                             timeout=60)
+        out.append(journal.stdout + journal.stderr)
+        logs = remote.run(host, ["sh", "-c", "grep -h -i -E 'abort|fatal|shutting down|exit|killed|error' "
+                                 "/var/log/*/*.log /var/log/*/*.out 2>/dev/null | tail -n 60"],
+                          become=True, timeout=60)
+        out.append(logs.stdout)
+    return "\n".join(out)
+
+
 def _place(inv: Path, host: str, groups: list[str], entry: dict[str, Any]) -> None:
     """Put `host` (with its all.hosts `entry` when missing) into `groups` of the inventory's hosts.yml."""
     path = inv / "hosts.yml"
@@ -126,7 +145,8 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
     assert sorted(s.group for s in report.seen) == sorted(joins), report.as_dict()
     assert report.ok, [(s.group, s.detail) for s in report.seen if not s.ok]
     assert all(s.seconds <= SEEN_WITHIN_S for s in report.seen)
-    assert _main_pids(cluster, masters) == pids, "a master daemon restarted"
+    after = _main_pids(cluster, masters)
+    assert after == pids, "a master daemon restarted:\n" + _why_restarted(cluster, pids, after)
 
     started = time.monotonic()
     _use_the_new_worker(cluster, joins)
