@@ -58,3 +58,75 @@ def main_lab_cluster(main_lab: dict[str, Any], needed: tuple[tuple[str, str], ..
         if group in absent:
             pytest.skip(f"{what} was skipped in the main job: {absent[group]}")
     return cluster
+
+
+def cli(*args: str) -> Any:
+    """`bigdata-admin ARGS` in this process: .exit_code and .output with rich's line wrapping undone."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from bigdata_admin.cli import app
+
+    res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return SimpleNamespace(exit_code=res.exit_code, output=" ".join(res.output.split()))
+
+
+def datanode_states(cluster: Any) -> dict[str, str]:
+    """DataNode host -> its admin state as the active NameNode reports it (In Service, Decommissioned,
+    dead, ...)."""
+    from bigdata_admin import dayops, decommission
+
+    info, _fsn = dayops._active_namenode_beans(cluster)
+    return {h.name: decommission.datanode_admin_state(info, h)[0] for h in cluster.hosts_in("hdfs_datanode")}
+
+
+def datanode_round_trip(cluster: Any, record_property: Any) -> None:
+    """Decommission the last DataNode that is not a NameNode's host (with its NodeManager when it has
+    one), assert Decommissioned with 0 missing and 0 under-replicated blocks and a file written before
+    reading back, a second DataNode refused when the replication needs it, then recommission it and
+    assert every DataNode In Service and the cluster healthy. Records decommission_s, recommission_s."""
+    import time
+    import uuid
+
+    from bigdata_admin import dayops, decommission
+    from bigdata_admin.clients import webhdfs_client
+
+    dns = [h.name for h in cluster.hosts_in("hdfs_datanode")]
+    replication = int(cluster.var("hdfs_replication"))
+    nn = {h.name for h in cluster.hosts_in("hdfs_namenode")}
+    target = next(h for h in reversed(dns) if h not in nn)
+    services = ["hdfs", "yarn"] if cluster.hosts[target].in_group("yarn_nodemanager") else ["hdfs"]
+    client = webhdfs_client(cluster, timeout=60)  # a busy lab's NameNode may take a while
+    path, body = f"/tmp/decom-{uuid.uuid4().hex[:8]}", b"written before the decommission\n" * 1000
+    client.write(path, data=body, overwrite=True)
+    started = time.monotonic()
+    report = decommission.run(cluster, target, services, timeout_s=300, progress=print)
+    decom_s = time.monotonic() - started
+    assert report.ok, report.as_dict()
+    hdfs_step = next(s for s in report.steps if s.service == "hdfs")
+    assert hdfs_step.data["missing_blocks"] == 0 and hdfs_step.data["under_replicated_blocks"] == 0
+    assert datanode_states(cluster)[target] in ("Decommissioned", "dead")
+    _info, fsn = dayops._active_namenode_beans(cluster)
+    assert int(fsn["MissingBlocks"]) == 0 and int(fsn["UnderReplicatedBlocks"]) == 0, fsn
+    with client.read(path) as reader:
+        assert reader.read() == body
+    if len(dns) - 2 < replication:  # a second one may not leave
+        other = next(h for h in dns if h != target)
+        refused = cli("decommission", other, "-i", str(cluster.source), "--service", "hdfs")
+        assert refused.exit_code == 2, refused.output
+        assert f"above the {len(dns) - 2} DataNode(s) that would remain" in refused.output, refused.output
+        assert datanode_states(cluster)[other] == "In Service"  # nothing done
+    started = time.monotonic()
+    back = decommission.run(cluster, target, services, decommission=False, timeout_s=300, progress=print)
+    recom_s = time.monotonic() - started
+    assert back.ok, back.as_dict()
+    assert set(datanode_states(cluster).values()) == {"In Service"}
+    client.delete(path)
+    health = wait_healthy(cluster, 180)
+    assert health.healthy, [(r.host, r.group, r.problem) for r in health.unhealthy]
+    record_property("decommission_s", round(decom_s, 1))
+    record_property("recommission_s", round(recom_s, 1))
+    print(f"decommission of {target} ({', '.join(services)}) {decom_s:.1f} s: "
+          + ", ".join(f"{s.service} {s.seconds:.1f} s" for s in report.steps)
+          + f"; recommission {recom_s:.1f} s")

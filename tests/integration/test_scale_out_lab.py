@@ -10,6 +10,9 @@ no master daemon restarted (same MainPID: NameNode, SecondaryNameNode, ResourceM
 controllers, Nimbus), a file written to HDFS with a replica per DataNode reads back, a topic replicated on
 every broker (h4's included) takes and gives back records. Then the hbase play without --limit (what a
 later full deploy does there): the RegionServer lists on h2/h3 change, and no HBase daemon restarts.
+With h4 the lab has a DataNode to spare (3 at replication 2), so the next test decommissions h4's
+DataNode and NodeManager (0 missing, 0 under-replicated blocks, a second DataNode refused) and
+recommissions them (issue 15 item 3's must-show).
 
 At the end of the session (unless BIGDATA_LAB_KEEP=1) the inventory gets back what `lab up --nodes 4`
 wrote, so that `lab down` removes it with the lab.
@@ -27,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import main_lab_cluster, opt_in
+from labtools import datanode_round_trip, main_lab_cluster, opt_in
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -173,6 +176,17 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
     print("scale-out timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + " | steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
           + " | seen: " + ", ".join(f"{s.group} {s.seconds:.1f} s" for s in report.seen))
+
+
+def test_the_new_datanode_decommissions_and_comes_back(main_lab: dict[str, Any],
+                                                       record_property: Any) -> None:
+    """After the join the lab has a DataNode to spare (3 at replication 2): h4 (and its NodeManager)
+    leaves with 0 missing and 0 under-replicated blocks, a second DataNode is refused, h4 comes back."""
+    cluster = main_lab_cluster(main_lab, (("hdfs_namenode", "the HDFS NameNode"),
+                                          ("hdfs_datanode", "HDFS DataNodes")))
+    if NEW not in [h.name for h in cluster.hosts_in("hdfs_datanode")]:
+        pytest.skip(f"{NEW} is not a DataNode (the join test was skipped or failed first)")
+    datanode_round_trip(cluster, record_property)
 
 
 def _use_the_new_worker(cluster: inventory.Cluster, joins: list[str]) -> None:
