@@ -191,6 +191,9 @@ def main() -> int:
 
     print(f"2. capacity, day {day2}: a backlog drained by the topology")
     storm(cluster, "deactivate")
+    # `storm deactivate` reaches the spout a little later: records it still takes are counted as
+    # written before the activation, not in the rate.
+    put_ms = time.time() * 1000
     _, produced_s = send(cluster, lines2)
     print(f"  backlog of {len(lines2):,} records put into the topic in {produced_s:.1f} s")
     cpu0 = unit_cpu(cluster)
@@ -202,11 +205,13 @@ def main() -> int:
             break
         time.sleep(1)
     cpu1, drained_s = unit_cpu(cluster), time.time() - t1 / 1000
-    rows = wait_rows(cluster, day2, len(lines2), t1, args.timeout)
-    last2 = float(max(rows.values())) if rows else t1
-    print(f"  sustained end to end: {len(rows):,} rows in {(last2 - t1) / 1000:.1f} s after activation = "
-          f"{len(rows) / max(0.001, (last2 - t1) / 1000):,.0f} records/s (goal >= 10,000)")
-    cpu_report(cpu0, cpu1, len(lines2), drained_s)
+    rows = wait_rows(cluster, day2, len(lines2), put_ms, args.timeout)
+    after = [ms for ms in rows.values() if ms >= t1]
+    last2 = float(max(after)) if after else t1
+    span = max(0.001, (last2 - t1) / 1000)
+    print(f"  sustained end to end: {len(after):,} rows written in {span:.1f} s after activation "
+          f"({len(rows) - len(after):,} before it) = {len(after) / span:,.0f} records/s (goal >= 10,000)")
+    cpu_report(cpu0, cpu1, len(after), drained_s)
     ok = check(cluster, day2, [f for _, f in lines2], rows) and ok
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if ok else 1
