@@ -64,6 +64,17 @@ VERSION_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """Component -> the inventory groups whose daemons report the running version."""
 
+FOLLOWER_UNITS: dict[str, dict[str, str]] = {
+    "hadoop": {"hive_metastore": "hive-metastore", "hive_server2": "hive-server2"},
+}
+"""Component -> group of a FOLLOWERS role -> its systemd unit, whose process tells the release of the
+component's jars it runs on (read over SSH: the versioned jar it holds open), so that `upgrade` again
+finishes a run that stopped before a follower was restarted. Hive's daemons run on the cluster's Hadoop
+installation; HBase is not listed: its Apache tarball carries a Hadoop client of its own release."""
+
+STOPPED = "stopped"
+"""`where` value of a follower daemon that does not run: the upgrade action starts it on the new release."""
+
 Action = Literal["upgrade", "current", "refused"]
 
 
@@ -196,12 +207,28 @@ def kafka_version_from_dirs(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+HADOOP_JARS_CMD = ("pid=$(systemctl show -p MainPID --value {unit}); "
+                   "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ]; then ls -l /proc/$pid/fd/ 2>/dev/null "
+                   "| grep -o 'hadoop-common-[0-9][^ /]*[.]jar' | sort -u; else echo " + STOPPED + "; fi")
+"""Shell (as root; format with unit=): the hadoop-common jars the unit's process holds open, or `stopped`."""
+
+
+def hadoop_version_from_jars(text: str) -> str | None:
+    """HADOOP_JARS_CMD's output -> the Hadoop version (`hadoop-common-3.4.2.jar` -> 3.4.2), STOPPED when the
+    daemon does not run, None when it holds no hadoop-common jar or several versions."""
+    if text.strip() == STOPPED:
+        return STOPPED
+    found = sorted(set(re.findall(r"hadoop-common-(\d+\.\d+(?:\.\d+)?)\.jar", text)))
+    return found[0] if len(found) == 1 else None
+
+
 def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], bool]:
     """(`group@host` -> version it runs, or `unknown: why`; whether an upgrade is still open on the cluster).
 
     Hadoop: each daemon's own report (NameNode and DataNode JMX, ResourceManager and NodeManager REST),
-    `open` when the NameNode reports a rolling upgrade not yet finalized. Kafka: the release directory each
-    node's process holds open (over SSH, with sudo)."""
+    `open` when the NameNode reports a rolling upgrade not yet finalized; each Hive daemon (FOLLOWER_UNITS)
+    the version of the hadoop-common jar it holds open, or STOPPED (over SSH, with sudo). Kafka: the release
+    directory each node's process holds open (over SSH, with sudo)."""
     from bigdata_admin import health
     from bigdata_admin.health.remote import run as remote_run
 
@@ -217,6 +244,16 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 res = health.PROBES[group](cluster, host)
                 version = str((res.data or {}).get("version") or "").split(",")[0].strip()
                 out[f"{group}@{host.name}"] = version if version else f"unknown: {res.state} ({res.detail})"
+        for group, unit in FOLLOWER_UNITS["hadoop"].items():
+            if group in absent or not cluster.has(group):
+                continue
+            for host in cluster.hosts_in(group):
+                answer = remote_run(host, ["sh", "-c", HADOOP_JARS_CMD.format(unit=unit)], timeout=20,
+                                    become=True)
+                found = hadoop_version_from_jars(answer.stdout) if answer.ok else None
+                why = (f"{unit} holds no single hadoop-common jar open" if answer.ok
+                       else (answer.stderr or "unreachable"))
+                out[f"{group}@{host.name}"] = found or f"unknown: {why}"
         still_open = _hdfs_upgrade_open(cluster)
     elif component == "kafka":
         seen: set[str] = set()
@@ -327,15 +364,20 @@ def make_plan(cluster: Cluster, services: Iterable[str] = (), *,
     for comp in wanted:
         target = cluster.version(comp) or ""
         where, still_open = read(cluster, comp)
-        versions = [v for v in where.values() if not v.startswith("unknown")]
+        versions = [v for v in where.values() if not v.startswith("unknown") and v != STOPPED]
+        stopped = [k for k, v in where.items() if v == STOPPED]
         unknown = {k: v for k, v in where.items() if v.startswith("unknown")}
         raw = java_for.get(comp)
         try:
             java = int(raw) if raw is not None else None
         except (TypeError, ValueError):
             java = None
-        verdict = check_path(comp, versions, target, java_major=java, finalizing=still_open)
+        verdict = check_path(comp, versions, target, java_major=java, finalizing=still_open or bool(stopped))
         verdict.where = where
+        if stopped and verdict.action == "upgrade" and not still_open and set(versions) == {target}:
+            # A follower left down by an upgrade that failed (e.g. a Hive daemon that did not come back).
+            verdict.reason = (f"every running daemon runs {target}; {', '.join(stopped)} not running: "
+                              "started on it")
         if unknown and verdict.action != "refused":
             verdict.action = "refused"
             verdict.reason = ("cannot tell what runs on "

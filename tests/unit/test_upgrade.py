@@ -103,6 +103,14 @@ def test_kafka_version_from_the_open_release_directory() -> None:
     assert up.kafka_version_from_dirs("/kafka-4.1.1/\n/kafka-4.2.2/\n") is None  # mid-restart: unknown
 
 
+def test_hadoop_version_from_the_open_hadoop_common_jar() -> None:
+    assert up.hadoop_version_from_jars("hadoop-common-3.4.2.jar\n") == "3.4.2"
+    assert up.hadoop_version_from_jars("stopped\n") == up.STOPPED
+    assert up.hadoop_version_from_jars("") is None  # runs, but on no hadoop-common jar: unknown
+    assert up.hadoop_version_from_jars("hadoop-common-3.4.2.jar\nhadoop-common-3.5.0.jar\n") is None
+    assert "{unit}" not in up.HADOOP_JARS_CMD.format(unit="hive-metastore")
+
+
 # --- plan -------------------------------------------------------------------------------------------------
 
 def test_plan_moves_hadoop_and_kafka_with_hbase_and_hive_following_hadoop(tmp_path: Path) -> None:
@@ -133,6 +141,25 @@ def test_plan_refuses_when_a_daemon_cannot_tell_its_version(tmp_path: Path) -> N
     assert plan.refused and "hdfs_datanode@node3 (down (connection refused))" in plan.refused[0].reason
     err = up.refusal(plan)
     assert "no host was touched" in err.message and "bigdata-admin start" in (err.fix or "")
+
+
+DONE = {"hdfs_namenode@node1": "3.5.0", "hdfs_datanode@node2": "3.5.0", "yarn_nodemanager@node3": "3.5.0"}
+
+
+@pytest.mark.parametrize(("hive", "action", "words"), [
+    # The rehearsal's failure: HDFS and YARN on 3.5.0, Hive's daemons still on 3.4.2's jars (or down).
+    ({"hive_metastore@node1": "3.4.2", "hive_server2@node1": "3.4.2"}, "upgrade", ["continuing"]),
+    ({"hive_metastore@node1": up.STOPPED, "hive_server2@node1": "3.5.0"}, "upgrade",
+     ["hive_metastore@node1 not running"]),
+    ({"hive_metastore@node1": "3.5.0", "hive_server2@node1": "3.5.0"}, "current", ["every host runs 3.5.0"]),
+])
+def test_upgrade_again_finishes_hive_left_behind_by_a_failed_run(tmp_path: Path, hive: dict[str, str],
+                                                                 action: str, words: list[str]) -> None:
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0"))
+    plan = up.make_plan(cluster, ["hdfs"], read=_reader({"hadoop": {**DONE, **hive}}))
+    verdict = plan.verdicts[0]
+    assert verdict.action == action and all(w in verdict.reason for w in words), verdict
+    assert ("hive" in plan.roles) == (action == "upgrade")
 
 
 @pytest.mark.parametrize(("services", "words"), [
@@ -260,3 +287,47 @@ def test_the_namenode_drop_in_repeats_the_units_command_with_rolling_upgrade_sta
     assert module._exec_start("hdfs-namenode") == (
         "/opt/java/17/bin/java -Xmx512m -Dproc_namenode -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* "
         "org.apache.hadoop.hdfs.server.namenode.NameNode")
+
+
+def _link_jars(dest: Path, src: Path, *exclude: str) -> str:
+    import subprocess
+
+    script = REPO / "roles" / "hive" / "files" / "link-jars"
+    res = subprocess.run(["bash", str(script), str(dest), str(src), *exclude], capture_output=True, text=True,
+                         check=True)
+    return res.stdout
+
+
+def test_hive_hadoop_lib_follows_hadoop_current_to_the_new_releases_jars(tmp_path: Path) -> None:
+    """hadoop-lib/ links go through hadoop-current, but name versioned jars: once the link moves to 3.5.0
+    they dangle (the rehearsal's NoClassDefFoundError) until link-jars runs again, as the upgrade now does."""
+    for version in ("3.4.2", "3.5.0"):
+        lib = tmp_path / f"hadoop-{version}" / "lib"
+        lib.mkdir(parents=True)
+        for jar in (f"hadoop-common-{version}.jar", "guava-27.0-jre.jar", "slf4j-reload4j-1.7.36.jar"):
+            (lib / jar).write_text(jar)
+    current = tmp_path / "hadoop-current"
+    current.symlink_to(tmp_path / "hadoop-3.4.2")
+    dest = tmp_path / "hive" / "hadoop-lib"
+    assert _link_jars(dest, current / "lib", "slf4j-reload4j-*.jar").strip() == "changed"
+    assert sorted(p.name for p in dest.iterdir()) == ["guava-27.0-jre.jar", "hadoop-common-3.4.2.jar"]
+
+    current.unlink()
+    current.symlink_to(tmp_path / "hadoop-3.5.0")
+    assert not (dest / "hadoop-common-3.4.2.jar").exists()  # dangling
+    assert _link_jars(dest, current / "lib", "slf4j-reload4j-*.jar").strip() == "changed"
+    assert sorted(p.name for p in dest.iterdir()) == ["guava-27.0-jre.jar", "hadoop-common-3.5.0.jar"]
+    assert all(p.exists() for p in dest.iterdir())
+    assert (dest / "hadoop-common-3.5.0.jar").read_text() == "hadoop-common-3.5.0.jar"
+    assert _link_jars(dest, current / "lib", "slf4j-reload4j-*.jar") == ""  # again: nothing to change
+
+
+def test_hives_upgrade_relinks_hadoop_lib_before_it_restarts_the_daemons() -> None:
+    import yaml
+
+    tasks = yaml.safe_load((REPO / "roles" / "hive" / "tasks" / "upgrade.yml").read_text())
+    files = [t.get("ansible.builtin.include_tasks") or (t.get("ansible.builtin.include_role") or {}).get(
+        "tasks_from") for t in tasks]
+    assert files.index("install") < files.index("link_hadoop.yml") < files.index("restart.yml")
+    install = yaml.safe_load((REPO / "roles" / "hive" / "tasks" / "install.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_hadoop.yml" for t in install)
