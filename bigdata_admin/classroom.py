@@ -338,7 +338,8 @@ def plan(roster: list[RosterRow], layout: Layout, *, hosts_file: dict[str, str] 
             used.setdefault(a, (r.row, r.student))
         if bad_addr:
             continue
-        sizes = {**layout.group_vars, **lab_gv}
+        # The sizes the student's inventory will have (the layout's over the lab's, as written below).
+        sizes = {**lab_gv, **layout.group_vars}
         need = max(host_memory_needed(layout.hosts[s], sizes) for s in slots)
         if r.memory_mb < need:
             problems.append(_problem(r.row, r.student, f"memory_mb {r.memory_mb} is too little: "
@@ -727,6 +728,13 @@ def _role_order() -> list[str]:
     return list(dict.fromkeys(s.role for s in services.SERVICES))
 
 
+def profile_services(profile: str) -> list[str]:
+    """The grid's columns for a student on `profile`: its services (play tags, e.g. zookeeper, hdfs,
+    yarn, hive, postgresql, kafka) in stack order. Raises KeyError for an unknown profile."""
+    roles = {services.BY_GROUP[g].role for g in PROFILES[profile]}
+    return [r for r in _role_order() if r in roles]
+
+
 def cells_from_report(report: Any, cluster: Any, deployed: bool) -> dict[str, Cell]:
     """Roll a `status` report (rows per host x group) up to one cell per service (play tag)."""
     cells: dict[str, Cell] = {}
@@ -1041,7 +1049,7 @@ def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2,
 
 # ------------------------------------------------------------------------------------ practice labs
 
-def lab_student_need_mb(profile: str = "mini") -> int:
+def lab_student_need_mb(profile: str = "slim") -> int:
     """MiB one practice student (one lab host with `profile`, lab heaps) needs."""
     from bigdata_admin.lab.labinventory import LAB_SIZES
 

@@ -462,3 +462,40 @@ def test_lab_down_students_takes_down_only_that_classrooms_labs_and_its_roster(
     again = runner.invoke(app, ["lab", "down", "--students", "--name", "class"])
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert names == ["classic-s1", "class-sx", "other", "class"]
+
+
+@pytest.mark.parametrize("profile", sorted(cr.PROFILES))
+def test_lab_roster_memory_is_enough_for_its_profile_over_the_labs_sizes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
+    # A practice lab's group_vars carry the lab's own sizes (a 1536 MiB NodeManager for Spark); the
+    # student's inventory takes the profile's over them, so `create` checks memory against those.
+    import yaml
+
+    from bigdata_admin.lab import labinventory
+
+    def lab_dir(name: str) -> Path:
+        d = tmp_path / "labs" / f"lab-{name}"
+        (d / "group_vars").mkdir(parents=True, exist_ok=True)
+        (d / "hosts.yml").write_text(yaml.safe_dump(
+            {"all": {"vars": {"ansible_user": "deploy"}, "hosts": {"h1": {"ansible_host": "10.213.7.11"}}}}))
+        (d / "group_vars" / "all.yml").write_text(yaml.safe_dump(dict(labinventory.LAB_SIZES)))
+        return d
+
+    monkeypatch.setattr(labinventory, "inventory_dir", lab_dir)
+    nm = "yarn_nodemanager_memory_mb"
+    assert labinventory.LAB_SIZES[nm] > cr.PROFILE_SIZES[nm]
+    need = cr.lab_student_need_mb(profile)
+    roster = cr.write_lab_roster(tmp_path / "r.csv", [("student1", "class-s1", "10.213.7.11")], need)
+    made = cr.create(cr.read_roster(roster), tmp_path / "class", profile=profile)
+    cluster = inventory.load(made[0].inventory)
+    assert made[0].memory_mb == need
+    assert str(cluster.var("yarn_nodemanager_memory_mb")) == "512"
+    short = cr.write_lab_roster(tmp_path / "short.csv", [("student1", "class-s1", "10.213.7.11")], need - 512)
+    with pytest.raises(BadInput) as exc:
+        cr.plan(cr.read_roster(short), cr.layout_for(profile, None))
+    assert f"memory_mb {need - 512} is too little: profile:{profile} needs {need} MiB" in exc.value.message
+
+
+def test_profile_services_are_the_grid_columns_in_stack_order() -> None:
+    assert cr.profile_services("slim") == ["zookeeper", "hdfs", "yarn", "hive", "postgresql", "kafka"]
+    assert cr.profile_services("mini") == ["zookeeper", "hdfs", "yarn", "kafka"]
