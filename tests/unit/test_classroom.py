@@ -499,3 +499,34 @@ def test_lab_roster_memory_is_enough_for_its_profile_over_the_labs_sizes(
 def test_profile_services_are_the_grid_columns_in_stack_order() -> None:
     assert cr.profile_services("slim") == ["zookeeper", "hdfs", "yarn", "hive", "postgresql", "kafka"]
     assert cr.profile_services("mini") == ["zookeeper", "hdfs", "yarn", "kafka"]
+
+
+def test_reset_drops_only_the_pilots_hive_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin import sqlclient
+
+    tables = ["smartcar_master", "Managed_SmartCar_status_info", "smartcar_drive_info_2", "students",
+              "my_smartcar_copy", "managed_other"]
+    ran: list[str] = []
+    closed: list[bool] = []
+
+    class Conn:
+        def close(self) -> None:
+            closed.append(True)
+
+    def query(conn: Any, sql: str, *a: Any, **k: Any) -> list[tuple[Any, ...]]:
+        ran.append(sql)
+        return [(t,) for t in tables] if sql == "SHOW TABLES" else []
+
+    monkeypatch.setattr(sqlclient, "connect_to", lambda cluster, service, **k: Conn())
+    monkeypatch.setattr(sqlclient, "query", query)
+    assert cr.WIPE_STEPS[1][:2] == ("hive", ("hive_server2",))
+    line = cr.WIPE_STEPS[1][2](object())
+    assert line == ("dropped 3 table(s): smartcar_master, Managed_SmartCar_status_info, "
+                    "smartcar_drive_info_2")
+    assert ran == ["SHOW TABLES", "DROP TABLE IF EXISTS `smartcar_master`",
+                   "DROP TABLE IF EXISTS `Managed_SmartCar_status_info`",
+                   "DROP TABLE IF EXISTS `smartcar_drive_info_2`"]
+    assert closed == [True]
+    tables[:] = ["students"]
+    ran.clear()
+    assert cr.WIPE_STEPS[1][2](object()) == "dropped 0 table(s)" and ran == ["SHOW TABLES"]
