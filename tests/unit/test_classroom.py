@@ -530,3 +530,16 @@ def test_reset_drops_only_the_pilots_hive_tables(monkeypatch: pytest.MonkeyPatch
     tables[:] = ["students"]
     ran.clear()
     assert cr.WIPE_STEPS[1][2](object()) == "dropped 0 table(s)" and ran == ["SHOW TABLES"]
+
+
+def test_failure_of_names_the_first_failed_task_not_the_closing_brace() -> None:
+    run = {"rc": 1, "ok": False, "failures": [
+        {"host": "h1", "play": "Hive", "task": "Enable and start the daemon: hive-metastore",
+         "message": "'hive_units' is undefined"},
+        {"host": "h1", "play": "Hive", "task": "x", "message": "y"}]}
+    out = json.dumps(run, indent=2) + "\nsome stderr line\n"
+    assert cr.failure_of(out) == ("Hive / Enable and start the daemon: hive-metastore on h1: "
+                                  "'hive_units' is undefined (+1 more)")
+    assert cr.failure_of("error: no inventory\nfix: pass -i\n") == "fix: pass -i"
+    assert cr.failure_of(json.dumps({"rc": 2, "failures": []}) + "\nboom\n") == "boom"
+    assert cr.failure_of("") == ""
