@@ -4,8 +4,11 @@ Prints the wall time of `classroom deploy --parallel N` and of `--parallel 1` fo
 the speed-up, and the load average before and after each run.
 
     sudo .venv/bin/python benchmarks/classroom.py [--dir DIR] [--name class] [--students 3]
-                                                  [--profile mini] [--fresh] [--keep]
+                                                  [--profile slim|mini] [--fresh] [--keep]
 
+Without --profile, practice labs use `slim` (the issue's: ZooKeeper, HDFS, YARN, Hive with its
+PostgreSQL, Kafka; 4096 MiB declared each) when this machine's memory budget (`lab up --students`)
+allows N of them, else `mini` (no Hive); with --dir the classroom's own inventories are used.
 Without --dir, practice labs NAME-s1..sN are brought up (`lab up --students N`) and a classroom is
 made of them in a temporary directory. Without --fresh, both runs deploy onto clusters that are
 already deployed (a converged re-deploy: the Ansible work of every student without the downloads);
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 from bigdata_admin import classroom, lab
+from bigdata_admin.errors import BadInput
 from bigdata_admin.lab.util import lab_root
 
 
@@ -47,6 +51,19 @@ def _labs(name: str, students: int, profile: str, fresh: bool) -> Path:
                                       classroom.lab_student_need_mb(profile))
 
 
+def _default_profile(name: str, students: int, fresh: bool) -> str:
+    """`slim` when the labs still to bring up fit the memory budget as slim students, else `mini`."""
+    names = [f"{name}-s{i}" for i in range(1, students + 1)]
+    new = len(names) if fresh else sum(lab.get(n) is None for n in names)
+    try:
+        if new:
+            classroom.check_lab_budget(new, "slim", classroom.available_memory_mb())
+        return "slim"
+    except BadInput as exc:
+        print(f"profile mini: {exc.message}", flush=True)
+        return "mini"
+
+
 def _run(d: Path, parallel: int) -> tuple[float, int]:
     t = time.monotonic()
     results = classroom.deploy(d, parallel=parallel,
@@ -60,23 +77,26 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="an existing classroom (default: practice labs)")
     parser.add_argument("--name", default="class", help="practice lab prefix (default: class)")
     parser.add_argument("--students", type=int, default=3)
-    parser.add_argument("--profile", default="mini", choices=sorted(classroom.PROFILES))
+    parser.add_argument("--profile", choices=sorted(classroom.PROFILES),
+                        help="practice labs' profile (default: slim if N fit the memory budget, else mini)")
     parser.add_argument("--fresh", action="store_true", help="recreate the labs before each run")
     parser.add_argument("--keep", action="store_true", help="leave the labs up afterwards")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-classroom-") as tmp:
         d = args.dir
+        profile = args.profile
         if d is None:
-            roster = _labs(args.name, args.students, args.profile, args.fresh)
+            profile = profile or _default_profile(args.name, args.students, args.fresh)
+            roster = _labs(args.name, args.students, profile, args.fresh)
             d = Path(tmp) / "class"
-            classroom.create(classroom.read_roster(roster), d, profile=args.profile)
+            classroom.create(classroom.read_roster(roster), d, profile=profile)
         n = len(classroom.load(d))
         timings: dict[int, float] = {}
         try:
             for parallel in (n, 1):
                 if args.fresh and args.dir is None and parallel == 1:
-                    _labs(args.name, args.students, args.profile, True)
+                    _labs(args.name, args.students, profile or "slim", True)
                 print(f"deploy --parallel {parallel} of {n} student(s); before: {_load()}", flush=True)
                 seconds, failed = _run(d, parallel)
                 timings[parallel] = seconds
@@ -87,7 +107,8 @@ def main() -> int:
                 for i in range(1, args.students + 1):
                     lab.down(f"{args.name}-s{i}")
     kind = "first deploy" if args.fresh else "converged re-deploy"
-    print(f"{n} students ({kind}): parallel {timings[n]:.0f} s vs one after another {timings[1]:.0f} s "
+    on = f", profile {profile}" if profile else ""
+    print(f"{n} students ({kind}{on}): parallel {timings[n]:.0f} s vs one after another {timings[1]:.0f} s "
           f"(speed-up x{timings[1] / timings[n]:.2f})")
     return 0
 

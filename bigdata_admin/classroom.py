@@ -338,7 +338,8 @@ def plan(roster: list[RosterRow], layout: Layout, *, hosts_file: dict[str, str] 
             used.setdefault(a, (r.row, r.student))
         if bad_addr:
             continue
-        sizes = {**layout.group_vars, **lab_gv}
+        # The sizes the student's inventory will have (the layout's over the lab's, as written below).
+        sizes = {**lab_gv, **layout.group_vars}
         need = max(host_memory_needed(layout.hosts[s], sizes) for s in slots)
         if r.memory_mb < need:
             problems.append(_problem(r.row, r.student, f"memory_mb {r.memory_mb} is too little: "
@@ -727,6 +728,13 @@ def _role_order() -> list[str]:
     return list(dict.fromkeys(s.role for s in services.SERVICES))
 
 
+def profile_services(profile: str) -> list[str]:
+    """The grid's columns for a student on `profile`: its services (play tags, e.g. zookeeper, hdfs,
+    yarn, hive, postgresql, kafka) in stack order. Raises KeyError for an unknown profile."""
+    roles = {services.BY_GROUP[g].role for g in PROFILES[profile]}
+    return [r for r in _role_order() if r in roles]
+
+
 def cells_from_report(report: Any, cluster: Any, deployed: bool) -> dict[str, Cell]:
     """Roll a `status` report (rows per host x group) up to one cell per service (play tag)."""
     cells: dict[str, Cell] = {}
@@ -888,6 +896,25 @@ def _bigdata_admin(*args: str, timeout_s: float = 1800) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
+def failure_of(out: str) -> str:
+    """Why a `bigdata-admin VERB --json` run failed, in one line (at most 300 characters): its first
+    failure (`play / task on host: message`) when the output holds the run's JSON, else the output's
+    last line."""
+    start = out.find("{")
+    if start >= 0:
+        try:
+            data, _end = json.JSONDecoder().raw_decode(out, start)
+        except ValueError:
+            data = None
+        failures = data.get("failures") if isinstance(data, dict) else None
+        if failures and isinstance(failures[0], dict):
+            f = failures[0]
+            more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+            return (f"{f.get('play', '')} / {f.get('task', '')} on {f.get('host', '')}: "
+                    f"{f.get('message', '')}")[:300] + more
+    return (out.strip().splitlines() or [""])[-1][:300]
+
+
 def _wipe_hdfs(cluster: Any) -> str:
     from bigdata_admin.clients import webhdfs_client
 
@@ -999,14 +1026,14 @@ def reset(directory: Path, student: str, log: Callable[[str], None] | None = Non
     say = log or (lambda _m: None)
     say(f"{s.student}: starting services")
     rc, out = _bigdata_admin("start", "-i", str(s.inventory), "--json")
-    steps.append("start: ok" if rc == 0 else f"start: failed (rc {rc}): {out.strip().splitlines()[-1:]}")
+    steps.append("start: ok" if rc == 0 else f"start: failed (rc {rc}): {failure_of(out)}")
     cluster = inv.load(s.inventory)
     say(f"{s.student}: wiping the pilot's data")
     steps += wipe_pilot_data(cluster)
     say(f"{s.student}: restarting services")
     rc2, out2 = _bigdata_admin("restart", "-i", str(s.inventory), "--json")
     steps.append("restart: ok" if rc2 == 0 else
-                 f"restart: failed (rc {rc2}): {out2.strip().splitlines()[-1:]}")
+                 f"restart: failed (rc {rc2}): {failure_of(out2)}")
     ok = rc == 0 and rc2 == 0 and not any(": failed" in x for x in steps)
     return ResetResult(s.student, ok, steps, time.monotonic() - started)
 
@@ -1024,7 +1051,7 @@ def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2,
         started = time.monotonic()
         rc, out = _bigdata_admin("destroy", "-i", str(s.inventory), dayops.CONFIRM_FLAG,
                                  *(["--purge-data"] if purge_data else []), "--json")
-        last = (out.strip().splitlines() or [""])[-1][:200]
+        last = failure_of(out)
         steps = ["destroy: ok" + (", data purged" if purge_data else ", data kept") if rc == 0
                  else f"destroy: failed (rc {rc}): {last}"]
         return ResetResult(s.student, rc == 0, steps, time.monotonic() - started)
@@ -1041,7 +1068,7 @@ def destroy(directory: Path, students: Iterable[str] = (), parallel: int = 2,
 
 # ------------------------------------------------------------------------------------ practice labs
 
-def lab_student_need_mb(profile: str = "mini") -> int:
+def lab_student_need_mb(profile: str = "slim") -> int:
     """MiB one practice student (one lab host with `profile`, lab heaps) needs."""
     from bigdata_admin.lab.labinventory import LAB_SIZES
 

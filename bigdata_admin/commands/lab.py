@@ -47,8 +47,8 @@ def up(
         "--students", min=1, help="Practice classroom: N one-host labs NAME-s1..NAME-sN and a roster for "
         "`classroom create` (the memory budget is checked first).", show_default=False)] = None,
     profile: Annotated[str, typer.Option(
-        "--profile", help="With --students: the classroom profile the budget is sized for (mini or slim).")]
-    = "mini",
+        "--profile", help="With --students: the classroom profile the budget and roster are sized for "
+        "(slim, as `classroom create`, or mini).")] = "slim",
     json_out: JsonOpt = False,
 ) -> None:
     """Boot the lab's hosts and write its inventory (idempotent: again changes nothing)."""

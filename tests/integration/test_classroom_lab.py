@@ -1,10 +1,13 @@
 """Classroom mode for real (opt-in: BIGDATA_TEST_CLASSROOM_LAB=1; root, systemd-nspawn): three
-students' one-host labs (`lab up --students 3`, profile mini: ZooKeeper, HDFS, YARN, Kafka), deployed
-in parallel; the grid all healthy; one student's Kafka stopped shows `down` in the terminal grid, the
-JSON and the HTML page (in headless Chromium when installed); `classroom reset` brings it back.
+students' one-host labs (`lab up --students 3 --profile P`), deployed in parallel; the grid all
+healthy; one student's Kafka stopped shows `down` in the terminal grid, the JSON and the HTML page (in
+headless Chromium when installed); `classroom reset` brings it back and wipes the pilot's data
+(an HDFS directory and, with Hive, a table made before the reset).
 
-The labs are named BIGDATA_CLASSROOM_LAB (default `class`)-s1..s3, reused when up, and taken down at
-the end unless BIGDATA_LAB_KEEP=1.
+The profile is BIGDATA_CLASSROOM_PROFILE: `slim` (default, the issue's: ZooKeeper, HDFS, YARN, Hive
+with its PostgreSQL, Kafka; 4 GiB declared per student) or `mini` (no Hive). The labs are named
+BIGDATA_CLASSROOM_LAB (default `class`)-s1..s3, reused when up, and taken down at the end unless
+BIGDATA_LAB_KEEP=1. BIGDATA_CLASSROOM_SHOT_DIR keeps the broken grid's screenshot (broken.png).
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
 NAME = os.environ.get("BIGDATA_CLASSROOM_LAB", "class")
+PROFILE = os.environ.get("BIGDATA_CLASSROOM_PROFILE", "slim")
 DEPLOY_TIMEOUT_S = 3600
 
 
 def _skip_reason() -> str | None:
     if os.environ.get("BIGDATA_TEST_CLASSROOM_LAB") != "1":
-        return "opt-in: set BIGDATA_TEST_CLASSROOM_LAB=1 (three labs, ~10 GiB declared, a parallel deploy)"
+        return "opt-in: set BIGDATA_TEST_CLASSROOM_LAB=1 (three labs, 10-12 GiB declared, a parallel deploy)"
+    from bigdata_admin import classroom
+
+    if PROFILE not in classroom.PROFILES:
+        return f"BIGDATA_CLASSROOM_PROFILE={PROFILE!r}: use one of {', '.join(classroom.PROFILES)}"
     if os.geteuid() != 0:
         return "the lab needs root"
     if shutil.which("systemd-nspawn") is None:
@@ -48,11 +56,11 @@ def classroom_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
         pytest.skip(reason)
     from bigdata_admin import lab
 
-    up = bda("lab", "up", "--students", "3", "--name", NAME, "--json", timeout=1200)
+    up = bda("lab", "up", "--students", "3", "--name", NAME, "--profile", PROFILE, "--json", timeout=1200)
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
     roster = json.loads(up.stdout)["roster"]
     d = tmp_path_factory.mktemp("classroom") / "class"
-    made = bda("classroom", "create", "--roster", roster, "--dir", str(d), "--profile", "mini")
+    made = bda("classroom", "create", "--roster", roster, "--dir", str(d), "--profile", PROFILE)
     assert made.returncode == 0, made.stdout + made.stderr
     try:
         yield d
@@ -92,10 +100,14 @@ def test_three_students_deploy_in_parallel_and_break_and_reset(classroom_dir: Pa
     for s in ("student1", "student2", "student3"):
         assert f"{s}: ok" in dep.stdout, dep.stdout
 
+    from bigdata_admin import classroom
+
+    services = classroom.profile_services(PROFILE)
+    assert "kafka" in services and (PROFILE != "slim" or {"hive", "postgresql"} <= set(services))
     grid = _wait_healthy(d)
     assert grid["healthy"], json.dumps(grid, indent=1)[-3000:]
-    assert grid["services"] == ["zookeeper", "hdfs", "yarn", "kafka"]
-    assert grid["counts"] == {"healthy": 12, "down": 0, "not deployed": 0}
+    assert grid["services"] == services
+    assert grid["counts"] == {"healthy": 3 * len(services), "down": 0, "not deployed": 0}
 
     # Break student2 on purpose: its Kafka stops.
     inv = d / "students" / "student2"
@@ -109,7 +121,7 @@ def test_three_students_deploy_in_parallel_and_break_and_reset(classroom_dir: Pa
     term = bda("classroom", "status", "--dir", str(d), "--html", str(tmp_path / "grid.html"))
     assert term.returncode == 1
     row = next(line for line in term.stdout.splitlines() if "student2" in line and "│" in line)
-    assert "✖ down" in row and row.count("● healthy") == 3, term.stdout
+    assert "✖ down" in row and row.count("● healthy") == len(services) - 1, term.stdout
     page = (tmp_path / "grid.html").read_text()
     assert 'data-student="student2" data-service="kafka" data-state="down"' in page
     if shutil.which("chromium"):
@@ -121,8 +133,34 @@ def test_three_students_deploy_in_parallel_and_break_and_reset(classroom_dir: Pa
         assert pixels_of(png, RED) != 0
         shutil.copy(png, Path(os.environ.get("BIGDATA_CLASSROOM_SHOT_DIR", tmp_path)) / "broken.png")
 
+    # Pilot data on student2 for reset to wipe: an HDFS directory and, with Hive, a table.
+    from bigdata_admin import inventory, sqlclient
+    from bigdata_admin.clients import webhdfs_client
+
+    cluster = inventory.load(inv)
+    webhdfs_client(cluster).makedirs("/pilot-pjt/reset-probe")
+    if "hive" in services:
+        conn = sqlclient.connect_to(cluster, "hive", timeout=60)
+        try:
+            sqlclient.query(conn, "CREATE TABLE IF NOT EXISTS smartcar_reset_probe (car_number STRING)")
+            assert ("smartcar_reset_probe",) in [tuple(r) for r in sqlclient.query(conn, "SHOW TABLES")]
+        finally:
+            conn.close()
+
+    started = time.monotonic()
     reset = bda("classroom", "reset", "student2", "--dir", str(d), "--yes", timeout=1200)
+    print(f"classroom reset student2: {time.monotonic() - started:.0f} s")
     assert reset.returncode == 0, reset.stdout[-3000:] + reset.stderr[-3000:]
-    assert "kafka: " in reset.stdout and "hdfs: " in reset.stdout
+    assert "kafka: " in reset.stdout and "hdfs: removed /pilot-pjt" in reset.stdout, reset.stdout
+    if "hive" in services:
+        assert "hive: dropped 1 table(s): smartcar_reset_probe" in reset.stdout, reset.stdout
     grid = _wait_healthy(d)
     assert grid["healthy"], json.dumps(grid, indent=1)[-3000:]
+    assert webhdfs_client(cluster).status("/pilot-pjt", strict=False) is None
+    if "hive" in services:
+        conn = sqlclient.connect_to(cluster, "hive", timeout=60)
+        try:
+            tables = [str(r[0]) for r in sqlclient.query(conn, "SHOW TABLES")]
+        finally:
+            conn.close()
+        assert not [t for t in tables if classroom.PILOT_TABLE_RE.match(t)], tables

@@ -462,3 +462,84 @@ def test_lab_down_students_takes_down_only_that_classrooms_labs_and_its_roster(
     again = runner.invoke(app, ["lab", "down", "--students", "--name", "class"])
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert names == ["classic-s1", "class-sx", "other", "class"]
+
+
+@pytest.mark.parametrize("profile", sorted(cr.PROFILES))
+def test_lab_roster_memory_is_enough_for_its_profile_over_the_labs_sizes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
+    # A practice lab's group_vars carry the lab's own sizes (a 1536 MiB NodeManager for Spark); the
+    # student's inventory takes the profile's over them, so `create` checks memory against those.
+    import yaml
+
+    from bigdata_admin.lab import labinventory
+
+    def lab_dir(name: str) -> Path:
+        d = tmp_path / "labs" / f"lab-{name}"
+        (d / "group_vars").mkdir(parents=True, exist_ok=True)
+        (d / "hosts.yml").write_text(yaml.safe_dump(
+            {"all": {"vars": {"ansible_user": "deploy"}, "hosts": {"h1": {"ansible_host": "10.213.7.11"}}}}))
+        (d / "group_vars" / "all.yml").write_text(yaml.safe_dump(dict(labinventory.LAB_SIZES)))
+        return d
+
+    monkeypatch.setattr(labinventory, "inventory_dir", lab_dir)
+    nm = "yarn_nodemanager_memory_mb"
+    assert labinventory.LAB_SIZES[nm] > cr.PROFILE_SIZES[nm]
+    need = cr.lab_student_need_mb(profile)
+    roster = cr.write_lab_roster(tmp_path / "r.csv", [("student1", "class-s1", "10.213.7.11")], need)
+    made = cr.create(cr.read_roster(roster), tmp_path / "class", profile=profile)
+    cluster = inventory.load(made[0].inventory)
+    assert made[0].memory_mb == need
+    assert str(cluster.var("yarn_nodemanager_memory_mb")) == "512"
+    short = cr.write_lab_roster(tmp_path / "short.csv", [("student1", "class-s1", "10.213.7.11")], need - 512)
+    with pytest.raises(BadInput) as exc:
+        cr.plan(cr.read_roster(short), cr.layout_for(profile, None))
+    assert f"memory_mb {need - 512} is too little: profile:{profile} needs {need} MiB" in exc.value.message
+
+
+def test_profile_services_are_the_grid_columns_in_stack_order() -> None:
+    assert cr.profile_services("slim") == ["zookeeper", "hdfs", "yarn", "hive", "postgresql", "kafka"]
+    assert cr.profile_services("mini") == ["zookeeper", "hdfs", "yarn", "kafka"]
+
+
+def test_reset_drops_only_the_pilots_hive_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin import sqlclient
+
+    tables = ["smartcar_master", "Managed_SmartCar_status_info", "smartcar_drive_info_2", "students",
+              "my_smartcar_copy", "managed_other"]
+    ran: list[str] = []
+    closed: list[bool] = []
+
+    class Conn:
+        def close(self) -> None:
+            closed.append(True)
+
+    def query(conn: Any, sql: str, *a: Any, **k: Any) -> list[tuple[Any, ...]]:
+        ran.append(sql)
+        return [(t,) for t in tables] if sql == "SHOW TABLES" else []
+
+    monkeypatch.setattr(sqlclient, "connect_to", lambda cluster, service, **k: Conn())
+    monkeypatch.setattr(sqlclient, "query", query)
+    assert cr.WIPE_STEPS[1][:2] == ("hive", ("hive_server2",))
+    line = cr.WIPE_STEPS[1][2](object())
+    assert line == ("dropped 3 table(s): smartcar_master, Managed_SmartCar_status_info, "
+                    "smartcar_drive_info_2")
+    assert ran == ["SHOW TABLES", "DROP TABLE IF EXISTS `smartcar_master`",
+                   "DROP TABLE IF EXISTS `Managed_SmartCar_status_info`",
+                   "DROP TABLE IF EXISTS `smartcar_drive_info_2`"]
+    assert closed == [True]
+    tables[:] = ["students"]
+    ran.clear()
+    assert cr.WIPE_STEPS[1][2](object()) == "dropped 0 table(s)" and ran == ["SHOW TABLES"]
+
+
+def test_failure_of_names_the_first_failed_task_not_the_closing_brace() -> None:
+    run = {"rc": 1, "ok": False, "failures": [
+        {"host": "h1", "play": "Hive", "task": "Enable and start the daemon: hive-metastore",
+         "message": "'hive_units' is undefined"},
+        {"host": "h1", "play": "Hive", "task": "x", "message": "y"}]}
+    out = json.dumps(run, indent=2) + "\nsome stderr line\n"
+    assert cr.failure_of(out) == ("Hive / Enable and start the daemon: hive-metastore on h1: "
+                                  "'hive_units' is undefined (+1 more)")
+    assert cr.failure_of("error: no inventory\nfix: pass -i\n") == "fix: pass -i"
+    assert cr.failure_of(json.dumps({"rc": 2, "failures": []}) + "\nboom\n") == "boom"
+    assert cr.failure_of("") == ""
