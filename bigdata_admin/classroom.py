@@ -831,7 +831,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;bac
 h1{font-size:1.8rem;margin:0 0 .3rem}
 p.meta{color:#555;margin:0 0 1rem}
 table{border-collapse:collapse;font-size:1.3rem}
-th,td{border:2px solid #fff;padding:.5rem 1rem;text-align:center}
+th,td{border:2px solid #fff;padding:.5rem .6rem;text-align:center;white-space:nowrap}
 th{background:#2d3748;color:#fff}
 th.student{text-align:left}
 td.student{text-align:left;font-weight:600;background:#e2e8f0}
