@@ -93,8 +93,8 @@ def _why_restarted(cluster: inventory.Cluster, before: dict[tuple[str, str], str
         journal = remote.run(host, ["journalctl", "-u", unit, "-n", "40", "--no-pager"], become=True,
                              timeout=60)
         out.append(journal.stdout + journal.stderr)
-        logs = remote.run(host, ["sh", "-c", "grep -h -i -E 'abort|fatal|shutting down|exit|killed|error' "
-                                 "/var/log/*/*.log /var/log/*/*.out 2>/dev/null | tail -n 60"],
+        logs = remote.run(host, ["sh", "-c", "grep -h -E 'ABORTING|FATAL|OutOfMemoryError|Terminating' "
+                                 "/var/log/bigdata/*/*.log 2>/dev/null | tail -n 30"],
                           become=True, timeout=60)
         out.append(logs.stdout)
     return "\n".join(out)
