@@ -25,7 +25,7 @@ LAB_SIZES: dict[str, int] = {
     "yarn_nodemanager_heap_mb": 256,
     "yarn_nodemanager_memory_mb": 1536,  # Spark on YARN: an AM or executor container is 1024 MiB
     "yarn_nodemanager_vcores": 1,
-    "hbase_master_heap_mb": 384,  # room for region moves when a RegionServer joins (scale-out)
+    "hbase_master_heap_mb": 384,  # raised from 256 as a precaution: 256 MiB RegionServers ran out under load
     "hbase_regionserver_heap_mb": 256,
     "hbase_thrift_heap_mb": 128,
     "hive_metastore_heap_mb": 256,
