@@ -152,31 +152,51 @@ def digest(directory: Path, files: list[str]) -> str:
     return h.hexdigest()
 
 
+WRITTEN_MARK = ".lab-up-digest"
+"""File in a lab's inventory directory holding the digest of what `lab up` wrote there last. With it, a
+lab whose state was lost (a new lab of the same name) still tells its own unedited inventory, which it
+rewrites (an old lab's sizes), from one the user edited or wrote, which it keeps."""
+
+
+def _written_digest(directory: Path) -> str:
+    try:
+        return (directory / WRITTEN_MARK).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _ours_unedited(state: model.LabState, directory: Path, files: list[str]) -> bool:
+    """Whether `directory` holds exactly what `lab up` wrote last (by the lab's state or the mark)."""
+    ours = {state.inventory_digest, _written_digest(directory)} - {""}
+    return digest(directory, files) in ours
+
+
 def write(state: model.LabState, lab_dir: Path, directory: Path | None = None) -> tuple[Path, str, bool]:
-    """Write the inventory unless the user changed what was written last time.
+    """Write the inventory unless the user changed what was written last time, or wrote it.
 
     Returns (directory, digest of what is there now, whether files were written).
     """
     directory = directory or inventory_dir(state.name)
     files = render(state, lab_dir)
-    if directory.exists():
-        current = digest(directory, list(files))
-        if current != state.inventory_digest:
-            return directory, state.inventory_digest, False  # edited by the user (or not ours): keep
+    if directory.exists() and not _ours_unedited(state, directory, list(files)):
+        return directory, state.inventory_digest, False  # edited by the user (or not ours): keep
     for rel, content in files.items():
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_text() != content:
             path.write_text(content)
-    return directory, digest(directory, list(files)), True
+    written = digest(directory, list(files))
+    if _written_digest(directory) != written:
+        (directory / WRITTEN_MARK).write_text(written + "\n")
+    return directory, written, True
 
 
 def remove_if_unchanged(state: model.LabState, directory: Path) -> bool:
     """Delete the inventory `up` wrote if nobody edited it; True when removed."""
     files = ["hosts.yml", "group_vars/all.yml"]
-    if not directory.is_dir() or digest(directory, files) != state.inventory_digest:
+    if not directory.is_dir() or not _ours_unedited(state, directory, files):
         return False
-    for rel in files:
+    for rel in [*files, WRITTEN_MARK]:
         (directory / rel).unlink(missing_ok=True)
     for d in (directory / "group_vars", directory):
         try:

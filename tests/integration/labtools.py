@@ -130,3 +130,75 @@ def datanode_round_trip(cluster: Any, record_property: Any) -> None:
     print(f"decommission of {target} ({', '.join(services)}) {decom_s:.1f} s: "
           + ", ".join(f"{s.service} {s.seconds:.1f} s" for s in report.steps)
           + f"; recommission {recom_s:.1f} s")
+
+
+def hbase_deployed(cluster: Any) -> bool:
+    """Whether the HMaster, RegionServers and Thrift server are in the inventory and deployed."""
+    from bigdata_admin import deployment
+
+    absent = deployment.not_deployed(cluster)
+    groups = ("hbase_master", "hbase_regionserver", "hbase_thrift")
+    return all(cluster.has(g) and g not in absent for g in groups)
+
+
+def hbase_put(cluster: Any, table: str, row: str, value: str, create: bool) -> None:
+    """Put `value` into `row`'s cf:v through the Thrift server (creating `table` first when `create`)."""
+    from bigdata_admin.clients import happybase_connection
+
+    conn = happybase_connection(cluster, timeout_ms=60000)
+    try:
+        if create:
+            conn.create_table(table, {"cf": {"max_versions": 1}})
+        conn.table(table).put(row.encode(), {b"cf:v": value.encode()})
+    finally:
+        conn.close()
+
+
+def hbase_get(cluster: Any, table: str, row: str) -> bytes | None:
+    """`row`'s cf:v through the Thrift server (None when absent)."""
+    from bigdata_admin.clients import happybase_connection
+
+    conn = happybase_connection(cluster, timeout_ms=60000)
+    try:
+        return conn.table(table).row(row.encode()).get(b"cf:v")
+    finally:
+        conn.close()
+
+
+def main_pids(cluster: Any, groups: list[str]) -> dict[tuple[str, str], str]:
+    """(host, unit) -> MainPID of the daemons of `groups` (SecondaryNameNode with the NameNode); a daemon
+    that is not running is left out."""
+    from bigdata_admin.health import remote
+    from bigdata_admin.services import BY_GROUP
+
+    out: dict[tuple[str, str], str] = {}
+    for group in groups:
+        units = [BY_GROUP[group].unit] + (["hdfs-secondarynamenode"] if group == "hdfs_namenode" else [])
+        for host in cluster.hosts_in(group):
+            res = remote.run(host, ["systemctl", "show", "-p", "MainPID", "--value", *units], become=True,
+                             timeout=60)
+            assert res.ok, (host.name, res.stderr)
+            for unit, pid in zip(units, res.stdout.split(), strict=True):
+                if pid != "0":
+                    out[(host.name, unit)] = pid
+    return out
+
+
+def why_restarted(cluster: Any, before: dict[tuple[str, str], str], after: dict[tuple[str, str], str]) -> str:
+    """The journal and the log files' last errors of each daemon whose MainPID changed (for the failure
+    message: the lab, and its journal, may be gone when someone reads it)."""
+    from bigdata_admin.health import remote
+
+    out = []
+    for host_name, unit in sorted(k for k in before if after.get(k) != before[k]):
+        host = cluster.hosts[host_name]
+        key = (host_name, unit)
+        out.append(f"--- {host_name} {unit}: MainPID {before[key]} -> {after.get(key)}")
+        journal = remote.run(host, ["journalctl", "-u", unit, "-n", "40", "--no-pager"], become=True,
+                             timeout=60)
+        out.append(journal.stdout + journal.stderr)
+        logs = remote.run(host, ["sh", "-c", "grep -h -E 'ABORTING|FATAL|OutOfMemoryError|Terminating' "
+                                 "/var/log/bigdata/*/*.log 2>/dev/null | tail -n 30"],
+                          become=True, timeout=60)
+        out.append(logs.stdout)
+    return "\n".join(out)

@@ -30,11 +30,10 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import datanode_round_trip, main_lab_cluster, opt_in
+from labtools import datanode_round_trip, main_lab_cluster, main_pids, opt_in, why_restarted
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
-from bigdata_admin.services import BY_GROUP
 
 pytestmark = [
     pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster,
@@ -64,40 +63,6 @@ def restore_inventory(main_lab: dict[str, Any]) -> Iterator[dict[str, str]]:
     if os.environ.get("BIGDATA_LAB_KEEP") != "1":
         for path, text in keep.items():
             Path(path).write_text(text)
-
-
-def _main_pids(cluster: inventory.Cluster, groups: list[str]) -> dict[tuple[str, str], str]:
-    """(host, unit) -> MainPID of the daemons of `groups` (SecondaryNameNode with the NameNode)."""
-    out: dict[tuple[str, str], str] = {}
-    for group in groups:
-        units = [BY_GROUP[group].unit] + (["hdfs-secondarynamenode"] if group == "hdfs_namenode" else [])
-        for host in cluster.hosts_in(group):
-            res = remote.run(host, ["systemctl", "show", "-p", "MainPID", "--value", *units], become=True,
-                             timeout=60)
-            assert res.ok, (host.name, res.stderr)
-            for unit, pid in zip(units, res.stdout.split(), strict=True):
-                if pid != "0":
-                    out[(host.name, unit)] = pid
-    return out
-
-
-def _why_restarted(cluster: inventory.Cluster, before: dict[tuple[str, str], str],
-                   after: dict[tuple[str, str], str]) -> str:
-    """The journal and the log files' last errors of each daemon whose MainPID changed (for the failure
-    message: the lab, and its journal, may be gone when someone reads it)."""
-    out = []
-    for host_name, unit in sorted(k for k in before if after.get(k) != before[k]):
-        host = cluster.hosts[host_name]
-        key = (host_name, unit)
-        out.append(f"--- {host_name} {unit}: MainPID {before[key]} -> {after.get(key)}")
-        journal = remote.run(host, ["journalctl", "-u", unit, "-n", "40", "--no-pager"], become=True,
-                             timeout=60)
-        out.append(journal.stdout + journal.stderr)
-        logs = remote.run(host, ["sh", "-c", "grep -h -E 'ABORTING|FATAL|OutOfMemoryError|Terminating' "
-                                 "/var/log/bigdata/*/*.log 2>/dev/null | tail -n 30"],
-                          become=True, timeout=60)
-        out.append(logs.stdout)
-    return "\n".join(out)
 
 
 def _place(inv: Path, host: str, groups: list[str], entry: dict[str, Any]) -> None:
@@ -142,7 +107,7 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
     entry = labinventory.host_entries(lb.state, lab_dir(MAIN_LAB))[NEW]
     _place(inv, NEW, joins, entry)
     cluster = inventory.load(inv)
-    pids = _main_pids(cluster, masters)
+    pids = main_pids(cluster, masters)
     assert pids, masters
 
     started = time.monotonic()
@@ -152,8 +117,8 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
     assert sorted(s.group for s in report.seen) == sorted(joins), report.as_dict()
     assert report.ok, [(s.group, s.detail) for s in report.seen if not s.ok]
     assert all(s.seconds <= SEEN_WITHIN_S for s in report.seen)
-    after = _main_pids(cluster, masters)
-    assert after == pids, "a master daemon restarted:\n" + _why_restarted(cluster, pids, after)
+    after = main_pids(cluster, masters)
+    assert after == pids, "a master daemon restarted:\n" + why_restarted(cluster, pids, after)
 
     started = time.monotonic()
     _use_the_new_worker(cluster, joins)
@@ -163,14 +128,14 @@ def test_a_fourth_host_joins_as_worker_and_no_master_restarts(
         from bigdata_admin import paths
         from bigdata_admin.runner import run_playbook
 
-        hbase_pids = _main_pids(cluster, ["hbase_master", "hbase_regionserver"])
+        hbase_pids = main_pids(cluster, ["hbase_master", "hbase_regionserver"])
         started = time.monotonic()
         view = deployment.write_view(cluster, deployment.not_deployed(cluster)) if absent else inv
         again = run_playbook(paths.playbook("services/hbase"), view, label="test-scale-out-hbase",
                              show_progress=False)
         timings["hbase_play"] = time.monotonic() - started
         assert again.ok, [f.__dict__ for f in again.failures]
-        assert _main_pids(cluster, ["hbase_master", "hbase_regionserver"]) == hbase_pids
+        assert main_pids(cluster, ["hbase_master", "hbase_regionserver"]) == hbase_pids
         rs_list = remote.run(cluster.hosts_in("hbase_master")[0],
                              ["cat", "/etc/bigdata/hbase/regionservers"], become=True, timeout=30)
         assert NEW in rs_list.stdout.split(), rs_list.stdout

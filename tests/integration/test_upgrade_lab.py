@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import main_lab_cluster, opt_in, wait_healthy
+from labtools import hbase_deployed, hbase_get, hbase_put, main_lab_cluster, opt_in, wait_healthy
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -72,34 +72,6 @@ def _raise_versions(inv: Path, versions: dict[str, str]) -> str:
     data["bigdata_versions"] = current
     all_yml.write_text("---\n" + yaml.safe_dump(data, sort_keys=False, width=200))
     return old
-
-
-def _hbase(cluster: inventory.Cluster) -> bool:
-    absent = deployment.not_deployed(cluster)
-    groups = ("hbase_master", "hbase_regionserver", "hbase_thrift")
-    return all(cluster.has(g) and g not in absent for g in groups)
-
-
-def _put_row(cluster: inventory.Cluster, table: str, row: str, value: str, create: bool) -> None:
-    from bigdata_admin.clients import happybase_connection
-
-    conn = happybase_connection(cluster, timeout_ms=60000)
-    try:
-        if create:
-            conn.create_table(table, {"cf": {"max_versions": 1}})
-        conn.table(table).put(row.encode(), {b"cf:v": value.encode()})
-    finally:
-        conn.close()
-
-
-def _get_row(cluster: inventory.Cluster, table: str, row: str) -> bytes | None:
-    from bigdata_admin.clients import happybase_connection
-
-    conn = happybase_connection(cluster, timeout_ms=60000)
-    try:
-        return conn.table(table).row(row.encode()).get(b"cf:v")
-    finally:
-        conn.close()
 
 
 def _produce(cluster: inventory.Cluster, topic: str, values: list[str]) -> None:
@@ -159,10 +131,10 @@ def test_an_upgrade_keeps_a_file_and_a_table_written_before_it(main_lab: dict[st
     tag = uuid.uuid4().hex[:8]
     path, body = f"/tmp/upgrade-{tag}.txt", f"written before the upgrade {tag}\n".encode()
     webhdfs_client(cluster, timeout=60).write(path, data=body)
-    hbase = _hbase(cluster)
+    hbase = hbase_deployed(cluster)
     table = f"upgrade_{tag}"
     if hbase:
-        _put_row(cluster, table, "before", f"row {tag}", create=True)
+        hbase_put(cluster, table, "before", f"row {tag}", create=True)
     topic = f"upgrade-{tag}"
     from kafka.admin import KafkaAdminClient, NewTopic
 
@@ -213,7 +185,7 @@ def test_an_upgrade_keeps_a_file_and_a_table_written_before_it(main_lab: dict[st
         assert reader.read() == body
     assert sorted(_consume(cluster, topic, TOPIC_RECORDS)) == sorted(before)
     if hbase:
-        assert _get_row(cluster, table, "before") == f"row {tag}".encode()
+        assert hbase_get(cluster, table, "before") == f"row {tag}".encode()
     status = wait_healthy(cluster, timeout=300)
     assert status.healthy, [(r.host, r.group, r.problem) for r in status.unhealthy]
     after_path = f"/tmp/upgrade-{tag}-after.txt"
@@ -223,8 +195,8 @@ def test_an_upgrade_keeps_a_file_and_a_table_written_before_it(main_lab: dict[st
     _produce(cluster, topic, ["after"])
     assert "after" in _consume(cluster, topic, TOPIC_RECORDS + 1)
     if hbase:
-        _put_row(cluster, table, "after", "after", create=False)
-        assert _get_row(cluster, table, "after") == b"after"
+        hbase_put(cluster, table, "after", "after", create=False)
+        assert hbase_get(cluster, table, "after") == b"after"
     times["checks after"] = time.monotonic() - t2
 
     # Nothing left to do: the same command finds every host on the inventory's versions.

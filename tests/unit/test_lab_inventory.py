@@ -113,6 +113,31 @@ def test_an_inventory_not_written_by_the_lab_is_never_overwritten(tmp_path: Path
     assert yaml.safe_load((inv_dir / "hosts.yml").read_text()) == {"all": {"hosts": {"mine": {}}}}
 
 
+def test_a_new_lab_rewrites_an_unedited_inventory_left_by_an_old_one(tmp_path: Path) -> None:
+    # An old lab of the same name wrote it, then its state was lost: a fresh state has no digest.
+    old, inv_dir = _write(tmp_path, 3)
+    hosts = inv_dir / "hosts.yml"
+    stale = hosts.read_text().replace("bigdata_host_memory_mb: 5120", "bigdata_host_memory_mb: 1024")
+    assert stale != hosts.read_text()
+    hosts.write_text(stale)  # as the old lab's sizes would have it
+    (inv_dir / labinventory.WRITTEN_MARK).write_text(
+        labinventory.digest(inv_dir, ["hosts.yml", "group_vars/all.yml"]) + "\n")
+    fresh = _state(3)
+    assert fresh.inventory_digest == ""
+    _, digest, written = labinventory.write(fresh, tmp_path / "labdir", inv_dir)
+    assert written and hosts.read_text() != stale
+    assert "bigdata_host_memory_mb: 5120" in hosts.read_text()
+    assert (inv_dir / labinventory.WRITTEN_MARK).read_text().strip() == digest
+    # Edited after that: kept, even by a lab that lost its state.
+    hosts.write_text(stale)
+    _, _, written = labinventory.write(_state(3), tmp_path / "labdir", inv_dir)
+    assert not written and hosts.read_text() == stale
+    # `down` of a lab without the digest in its state removes an unedited one, mark included.
+    labinventory.write(old, tmp_path / "labdir", tmp_path / "inv2")
+    assert labinventory.remove_if_unchanged(_state(3), tmp_path / "inv2")
+    assert not (tmp_path / "inv2").exists()
+
+
 def test_inventory_goes_into_the_checkout(repo_root: Path) -> None:
     assert labinventory.inventory_dir("ci") == repo_root / "inventories" / "lab-ci"
 
