@@ -196,26 +196,37 @@ def _sort_key(v: str) -> tuple[int, ...]:
 
 # --- what the hosts run ---------------------------------------------------------------------------------
 
-KAFKA_RUNNING_CMD = ("pid=$(systemctl show -p MainPID --value kafka); [ -n \"$pid\" ] && [ \"$pid\" != 0 ] "
-                     "&& ls -l /proc/$pid/fd/ 2>/dev/null | grep -o '/kafka-[0-9][^/]*/' | sort -u")
-"""Shell (as root on a Kafka node): the release directories the running node holds files open in."""
+def held_open(unit: str, pattern: str, when_stopped: str | None = None) -> str:
+    """Shell (as root): the distinct `grep -o pattern` matches among the files systemd `unit`'s main process
+    holds open, one a line. When the unit has no main process: `when_stopped` echoed (exit 0), or with None
+    nothing printed and exit 1."""
+    if "'" in pattern:
+        raise ValueError(f"pattern {pattern!r} would break its single quotes")
+    stopped = f"echo {when_stopped}" if when_stopped is not None else "false"
+    return (f"pid=$(systemctl show -p MainPID --value {unit}); "
+            "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ]; then ls -l /proc/$pid/fd/ 2>/dev/null "
+            f"| grep -o '{pattern}' | sort -u; else {stopped}; fi")
+
+
+KAFKA_RELEASE_DIR = "/kafka-[0-9][^/]*/"
+"""grep pattern of the Kafka release directories a node's process holds files open in (`/kafka-4.1.1/`)."""
 
 
 def kafka_version_from_dirs(text: str) -> str | None:
-    """KAFKA_RUNNING_CMD's output (`/kafka-4.1.1/` lines) -> the version, None when none or several."""
+    """held_open("kafka", KAFKA_RELEASE_DIR)'s output (`/kafka-4.1.1/` lines) -> the version, None when none
+    or several."""
     found = sorted(set(re.findall(r"/kafka-(\d+\.\d+(?:\.\d+)?)/", text)))
     return found[0] if len(found) == 1 else None
 
 
-HADOOP_JARS_CMD = ("pid=$(systemctl show -p MainPID --value {unit}); "
-                   "if [ -n \"$pid\" ] && [ \"$pid\" != 0 ]; then ls -l /proc/$pid/fd/ 2>/dev/null "
-                   "| grep -o 'hadoop-common-[0-9][^ /]*[.]jar' | sort -u; else echo " + STOPPED + "; fi")
-"""Shell (as root; format with unit=): the hadoop-common jars the unit's process holds open, or `stopped`."""
+HADOOP_COMMON_JAR = "hadoop-common-[0-9][^ /]*[.]jar"
+"""grep pattern of the hadoop-common jars a daemon holds open (`hadoop-common-3.4.2.jar`)."""
 
 
 def hadoop_version_from_jars(text: str) -> str | None:
-    """HADOOP_JARS_CMD's output -> the Hadoop version (`hadoop-common-3.4.2.jar` -> 3.4.2), STOPPED when the
-    daemon does not run, None when it holds no hadoop-common jar or several versions."""
+    """held_open(unit, HADOOP_COMMON_JAR, STOPPED)'s output -> the Hadoop version (`hadoop-common-3.4.2.jar`
+    -> 3.4.2), STOPPED when the daemon does not run, None when it holds no hadoop-common jar or several
+    versions."""
     if text.strip() == STOPPED:
         return STOPPED
     found = sorted(set(re.findall(r"hadoop-common-(\d+\.\d+(?:\.\d+)?)\.jar", text)))
@@ -248,8 +259,8 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
             if group in absent or not cluster.has(group):
                 continue
             for host in cluster.hosts_in(group):
-                answer = remote_run(host, ["sh", "-c", HADOOP_JARS_CMD.format(unit=unit)], timeout=20,
-                                    become=True)
+                answer = remote_run(host, ["sh", "-c", held_open(unit, HADOOP_COMMON_JAR, STOPPED)],
+                                    timeout=20, become=True)
                 found = hadoop_version_from_jars(answer.stdout) if answer.ok else None
                 why = (f"{unit} holds no single hadoop-common jar open" if answer.ok
                        else (answer.stderr or "unreachable"))
@@ -264,7 +275,8 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 if host.name in seen:
                     continue
                 seen.add(host.name)
-                answer = remote_run(host, ["sh", "-c", KAFKA_RUNNING_CMD], timeout=20, become=True)
+                answer = remote_run(host, ["sh", "-c", held_open("kafka", KAFKA_RELEASE_DIR)], timeout=20,
+                                    become=True)
                 found = kafka_version_from_dirs(answer.stdout) if answer.ok else None
                 why = "no running Kafka release found" if answer.ok else (answer.stderr or "unreachable")
                 out[f"kafka@{host.name}"] = found or f"unknown: {why}"

@@ -5,8 +5,11 @@ and Hive following Hadoop), the deploy record's versions, and the CLI's exit cod
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -108,7 +111,65 @@ def test_hadoop_version_from_the_open_hadoop_common_jar() -> None:
     assert up.hadoop_version_from_jars("stopped\n") == up.STOPPED
     assert up.hadoop_version_from_jars("") is None  # runs, but on no hadoop-common jar: unknown
     assert up.hadoop_version_from_jars("hadoop-common-3.4.2.jar\nhadoop-common-3.5.0.jar\n") is None
-    assert "{unit}" not in up.HADOOP_JARS_CMD.format(unit="hive-metastore")
+
+
+def _held_open_on_this_host(tmp_path: Path, command: str,
+                            main_pids: Mapping[str, int | str]) -> tuple[int, str]:
+    """Run a held_open command here, its `systemctl` reporting main_pids (unit -> MainPID; 0 for others)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    cases = "".join(f"  {unit}) echo {pid} ;;\n" for unit, pid in main_pids.items())
+    fake = bindir / "systemctl"
+    fake.write_text("#!/bin/sh\n# systemctl show -p MainPID --value UNIT\n"
+                    f'case "$5" in\n{cases}  *) echo 0 ;;\nesac\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env, timeout=10)
+    return proc.returncode, proc.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/PID/fd")
+def test_held_open_reads_the_versioned_files_the_units_process_holds_open(tmp_path: Path) -> None:
+    files = [tmp_path / "kafka-4.1.1" / "libs" / "kafka-clients.jar",
+             tmp_path / "hadoop-3.4.2" / "share" / "hadoop-common-3.4.2.jar",
+             tmp_path / "hadoop-3.4.2" / "share" / "guava.jar"]
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("")
+    with files[0].open() as a, files[1].open() as b, files[2].open() as c:
+        daemon = subprocess.Popen(["sleep", "60"], stdin=a, stdout=b, stderr=c)
+    try:
+        pids = {"kafka": daemon.pid, "hive-metastore": daemon.pid}
+        rc, out = _held_open_on_this_host(tmp_path, up.held_open("kafka", up.KAFKA_RELEASE_DIR), pids)
+        assert (rc, out) == (0, "/kafka-4.1.1/\n")
+        assert up.kafka_version_from_dirs(out) == "4.1.1"
+        command = up.held_open("hive-metastore", up.HADOOP_COMMON_JAR, up.STOPPED)
+        rc, out = _held_open_on_this_host(tmp_path, command, pids)
+        assert (rc, out) == (0, "hadoop-common-3.4.2.jar\n")
+        assert up.hadoop_version_from_jars(out) == "3.4.2"
+        # Another unit's process (MainPID 0 here) is not read: the unit name reaches systemctl.
+        rc, out = _held_open_on_this_host(tmp_path, up.held_open("hive-server2", up.HADOOP_COMMON_JAR,
+                                                                 up.STOPPED), pids)
+        assert (rc, out) == (0, "stopped\n")
+    finally:
+        daemon.kill()
+        daemon.wait()
+
+
+@pytest.mark.parametrize("main_pid", [0, ""])
+def test_held_open_for_a_stopped_unit(tmp_path: Path, main_pid: int | str) -> None:
+    pids = {"kafka": main_pid, "hive-metastore": main_pid}
+    # Hive's followers: `stopped`, exit 0 (the upgrade action starts them on the new release).
+    command = up.held_open("hive-metastore", up.HADOOP_COMMON_JAR, up.STOPPED)
+    rc, out = _held_open_on_this_host(tmp_path, command, pids)
+    assert (rc, out) == (0, "stopped\n") and up.hadoop_version_from_jars(out) == up.STOPPED
+    # Kafka: nothing, exit 1 (the node's version is unknown).
+    assert _held_open_on_this_host(tmp_path, up.held_open("kafka", up.KAFKA_RELEASE_DIR), pids) == (1, "")
+
+
+def test_held_open_refuses_a_pattern_that_breaks_its_quotes() -> None:
+    with pytest.raises(ValueError, match="quotes"):
+        up.held_open("kafka", "it's")
 
 
 # --- plan -------------------------------------------------------------------------------------------------
