@@ -213,8 +213,8 @@ KAFKA_RELEASE_DIR = "/kafka-[0-9][^/]*/"
 
 
 def kafka_version_from_dirs(text: str) -> str | None:
-    """held_open("kafka", KAFKA_RELEASE_DIR)'s output (`/kafka-4.1.1/` lines) -> the version, None when none
-    or several."""
+    """held_open("kafka", KAFKA_RELEASE_DIR, STOPPED)'s output (`/kafka-4.1.1/` lines) -> the version, None
+    when none or several (or when it printed STOPPED)."""
     found = sorted(set(re.findall(r"/kafka-(\d+\.\d+(?:\.\d+)?)/", text)))
     return found[0] if len(found) == 1 else None
 
@@ -275,10 +275,15 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 if host.name in seen:
                     continue
                 seen.add(host.name)
-                answer = remote_run(host, ["sh", "-c", held_open("kafka", KAFKA_RELEASE_DIR)], timeout=20,
-                                    become=True)
+                answer = remote_run(host, ["sh", "-c", held_open("kafka", KAFKA_RELEASE_DIR, STOPPED)],
+                                    timeout=20, become=True)
                 found = kafka_version_from_dirs(answer.stdout) if answer.ok else None
-                why = "no running Kafka release found" if answer.ok else (answer.stderr or "unreachable")
+                if not answer.ok:
+                    why = answer.stderr.strip() or "unreachable"
+                elif answer.stdout.strip() == STOPPED:
+                    why = "the kafka unit is not running"
+                else:
+                    why = "no running Kafka release found"
                 out[f"kafka@{host.name}"] = found or f"unknown: {why}"
     else:
         raise BadInput(f"no way to read the running version of {component}")

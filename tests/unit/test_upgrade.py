@@ -172,6 +172,28 @@ def test_held_open_refuses_a_pattern_that_breaks_its_quotes() -> None:
         up.held_open("kafka", "it's")
 
 
+def test_a_stopped_kafka_node_is_reported_as_stopped_not_unreachable(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.health import remote
+
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0", kafka="4.2.2"))
+    hosts = sorted({h.name for g in up.VERSION_GROUPS["kafka"] for h in cluster.hosts_in(g)})
+    assert len(hosts) >= 2
+    stopped_host = hosts[0]
+
+    def fake_run(host: inventory.Host, argv: list[str], **_kw: object) -> remote.RemoteResult:
+        # The builder's own shell, answered as a node would: stopped on the first host, 4.1.1 on the others.
+        assert argv[:2] == ["sh", "-c"] and argv[2] == up.held_open("kafka", up.KAFKA_RELEASE_DIR, up.STOPPED)
+        out = up.STOPPED + "\n" if host.name == stopped_host else "/kafka-4.1.1/\n"
+        return remote.RemoteResult(host.name, 0, out, "")
+
+    monkeypatch.setattr(remote, "run", fake_run)
+    where, still_open = up.running_versions(cluster, "kafka")
+    assert not still_open
+    assert where[f"kafka@{stopped_host}"] == "unknown: the kafka unit is not running"
+    assert {v for k, v in where.items() if k != f"kafka@{stopped_host}"} == {"4.1.1"}
+
+
 # --- plan -------------------------------------------------------------------------------------------------
 
 def test_plan_moves_hadoop_and_kafka_with_hbase_and_hive_following_hadoop(tmp_path: Path) -> None:
