@@ -70,7 +70,21 @@ FOLLOWER_UNITS: dict[str, dict[str, str]] = {
 """Component -> group of a FOLLOWERS role -> its systemd unit, whose process tells the release of the
 component's jars it runs on (read over SSH: the versioned jar it holds open), so that `upgrade` again
 finishes a run that stopped before a follower was restarted. Hive's daemons run on the cluster's Hadoop
-installation; HBase is not listed: its Apache tarball carries a Hadoop client of its own release."""
+installation. HBase's are added by follower_units() where its bundle comes from Maven (it carries the
+cluster's Hadoop client); the Apache tarball carries a Hadoop client of HBase's own release."""
+
+HBASE_FOLLOWER_UNITS = {"hbase_master": "hbase-master", "hbase_regionserver": "hbase-regionserver",
+                        "hbase_thrift": "hbase-thrift"}
+
+
+def follower_units(cluster: Cluster, component: str) -> dict[str, str]:
+    """FOLLOWER_UNITS[component], with HBase's daemons for Hadoop when HBase is installed from Maven."""
+    from bigdata_admin.catalog import install_source
+
+    units = dict(FOLLOWER_UNITS.get(component, {}))
+    if component == "hadoop" and install_source(cluster, "hbase") == "maven":
+        units.update(HBASE_FOLLOWER_UNITS)
+    return units
 
 STOPPED = "stopped"
 """`where` value of a follower daemon that does not run: the upgrade action starts it on the new release."""
@@ -237,9 +251,9 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
     """(`group@host` -> version it runs, or `unknown: why`; whether an upgrade is still open on the cluster).
 
     Hadoop: each daemon's own report (NameNode and DataNode JMX, ResourceManager and NodeManager REST),
-    `open` when the NameNode reports a rolling upgrade not yet finalized; each Hive daemon (FOLLOWER_UNITS)
-    the version of the hadoop-common jar it holds open, or STOPPED (over SSH, with sudo). Kafka: the release
-    directory each node's process holds open (over SSH, with sudo)."""
+    `open` when the NameNode reports a rolling upgrade not yet finalized; each Hive (and Maven-installed
+    HBase) daemon (follower_units) the version of the hadoop-common jar it holds open, or STOPPED (over
+    SSH, with sudo). Kafka: the release directory each node's process holds open (over SSH, with sudo)."""
     from bigdata_admin import health
     from bigdata_admin.health.remote import run as remote_run
 
@@ -255,7 +269,7 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 res = health.PROBES[group](cluster, host)
                 version = str((res.data or {}).get("version") or "").split(",")[0].strip()
                 out[f"{group}@{host.name}"] = version if version else f"unknown: {res.state} ({res.detail})"
-        for group, unit in FOLLOWER_UNITS["hadoop"].items():
+        for group, unit in follower_units(cluster, "hadoop").items():
             if group in absent or not cluster.has(group):
                 continue
             for host in cluster.hosts_in(group):

@@ -194,6 +194,28 @@ def test_a_stopped_kafka_node_is_reported_as_stopped_not_unreachable(tmp_path: P
     assert {v for k, v in where.items() if k != f"kafka@{stopped_host}"} == {"4.1.1"}
 
 
+def test_hbase_follows_hadoop_only_where_its_bundle_carries_the_clusters_hadoop(tmp_path: Path) -> None:
+    inv = _inventory(tmp_path, hadoop="3.5.0")
+    maven = up.follower_units(inventory.load(inv), "hadoop")
+    assert maven["hbase_regionserver"] == "hbase-regionserver" and maven["hive_metastore"] == "hive-metastore"
+    all_yml = inv / "group_vars" / "all.yml"
+    all_yml.write_text(all_yml.read_text() + "hbase_install_source: apache\n")
+    apache = up.follower_units(inventory.load(inv), "hadoop")
+    assert not set(apache) & set(up.HBASE_FOLLOWER_UNITS) and "hive_server2" in apache
+    assert up.follower_units(inventory.load(inv), "kafka") == {}
+
+
+def test_a_regionserver_left_on_the_old_hadoop_client_makes_hadoop_upgradable_again(tmp_path: Path) -> None:
+    # `upgrade` stopped after HBase's new bundle was unpacked and before its restart: HDFS and YARN report
+    # the target, the RegionServer still holds hadoop-common-3.4.2.jar open.
+    cluster = inventory.load(_inventory(tmp_path, hadoop="3.5.0"))
+    running = {"hadoop": {"hdfs_namenode@node1": "3.5.0", "hdfs_datanode@node2": "3.5.0",
+                          "hbase_regionserver@node2": "3.4.2"}}
+    plan = up.make_plan(cluster, ["hdfs"], read=_reader(running))
+    assert [(v.component, v.action) for v in plan.verdicts] == [("hadoop", "upgrade")]
+    assert "hbase" in plan.roles
+
+
 # --- plan -------------------------------------------------------------------------------------------------
 
 def test_plan_moves_hadoop_and_kafka_with_hbase_and_hive_following_hadoop(tmp_path: Path) -> None:
