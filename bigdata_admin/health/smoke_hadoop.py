@@ -213,10 +213,16 @@ def yarn(cluster: Cluster) -> list[SmokeResult]:
 
 # --- HBase ---------------------------------------------------------------------------------------------
 
+HBASE_DDL_TIMEOUT_MS = 120_000
+"""Milliseconds a smoke test's Thrift call may take. Thrift1's createTable and deleteTable return once the
+master's procedure finished; with every smoke test running at once on a busy 2-core lab, a create took
+more than the client's default 10 s (TimeoutError in a `scripts/demo` run of 2026-12-01, load 16)."""
+
+
 def hbase_roundtrip(cluster: Cluster, data: dict[str, Any], rows: int = HBASE_ROWS) -> str:
     from bigdata_admin.clients import happybase_connection
 
-    conn = happybase_connection(cluster)
+    conn = happybase_connection(cluster, timeout_ms=HBASE_DDL_TIMEOUT_MS)
     name = f"bigdata_admin_smoke_{uuid.uuid4().hex[:10]}"
     data["table"] = name
     created = False
@@ -273,7 +279,7 @@ def hbase_presplit(cluster: Cluster, data: dict[str, Any], rows: int = HBASE_ROW
     data["command"] = command
     result = remote.run_on(cluster.source, command, limit=node.name, timeout=timeout)[0]
     data["shell_seconds"] = round(result.seconds, 1)
-    conn = happybase_connection(cluster)
+    conn = happybase_connection(cluster, timeout_ms=HBASE_DDL_TIMEOUT_MS)
     created = name.encode() in conn.tables()
     try:
         if not created:
