@@ -5,6 +5,8 @@ In CI (cheap, on the session's `main_lab`):
   acknowledged write, and every host passes its health gate; the HMaster, whose store WAL was open all
   along, survives its next write (a new table); the cluster is healthy again afterwards (opted in: the
   NameNode's host too);
+- a writer whose pipeline is a single DataNode keeps writing through that DataNode's rolling restart
+  (the DataNode's out-of-band restart notice);
 - `logs hdfs --since` brings each HDFS host's log files and journal back in one archive;
 - `decommission`: a DataNode the replication needs is refused (exit 2, nothing done: `lab up`'s layout
   has 2 DataNodes at replication 2); a NodeManager is gracefully decommissioned (the other one is then
@@ -28,6 +30,7 @@ Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BI
 from __future__ import annotations
 
 import os
+import re
 import tarfile
 import threading
 import time
@@ -148,6 +151,74 @@ def test_rolling_restart_of_hdfs_during_a_write_loop_loses_no_write(main_lab: di
             cluster, masters, after)
     health = _wait_all_healthy(cluster)
     assert health.healthy, [(r.host, r.group, r.problem) for r in health.unhealthy]
+
+
+def _open_writer(host: Any, workdir: str, path: str, first_bytes: int) -> None:
+    """On `host`: `hdfs dfs -put -` of `path` at replication 1, fed from a FIFO; `first_bytes` now, as many
+    again once `workdir`/go exists, then end of input. Its exit status lands in `workdir`/rc."""
+    from bigdata_admin.health import remote
+
+    script = f"""set -e
+mkdir -p {workdir} && cd {workdir} && mkfifo f
+cat > run.sh <<'EOS'
+exec 3<>{workdir}/f
+(exec 3>&-; runuser -u hdfs -- /usr/local/bin/hdfs dfs -D dfs.replication=1 -put - {path} < {workdir}/f
+ echo $? > {workdir}/rc) &
+head -c {first_bytes} /dev/zero >&3
+while [ ! -e {workdir}/go ]; do sleep 1; done
+head -c {first_bytes} /dev/zero >&3
+exec 3>&-
+wait
+EOS
+setsid nohup bash run.sh > log 2>&1 < /dev/null &
+"""
+    res = remote.run(host, ["bash", "-c", script], become=True, timeout=60)
+    assert res.ok, res.stderr
+
+
+def test_a_single_replica_writer_keeps_writing_through_its_datanodes_restart(
+        main_lab: dict[str, Any]) -> None:
+    """A pipeline of one DataNode (replication 1 here; at replication 2, what an HBase WAL is left with
+    after one DataNode's restart) survives that DataNode's restart by `restart hdfs --rolling`: the
+    DataNode tells the writer it is restarting (`dfsadmin -shutdownDatanode ... upgrade`) and the writer
+    waits for it. A plain `systemctl restart` failed it: "All datanodes [...] are bad. Aborting" (checked
+    by hand on the lab, 2026-12-01), the error that aborted the HMaster in a CI rehearsal."""
+    from bigdata_admin.health import remote
+
+    cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
+    nn = cluster.hosts_in("hdfs_namenode")[0]
+    tag = uuid.uuid4().hex[:8]
+    path, workdir, size = f"/tmp/oob-{tag}", f"/tmp/bigdata-oob-{tag}", 300_000
+    _open_writer(nn, workdir, path, size)
+    where = ""
+    deadline = time.monotonic() + 120
+    while not where and time.monotonic() < deadline:  # the pipeline of the file being written
+        time.sleep(3)
+        fsck = remote.run(nn, ["sh", "-c", f"runuser -u hdfs -- /usr/local/bin/hdfs fsck {path}._COPYING_ "
+                               "-files -blocks -locations -openforwrite 2>/dev/null"],
+                          become=True, timeout=120)
+        found = re.findall(r"DatanodeInfoWithStorage\[([0-9.]+):", fsck.stdout)
+        where = found[0] if found else ""
+    assert where, "the writer never opened its pipeline: " + remote.run(
+        nn, ["cat", f"{workdir}/log"], become=True, timeout=30).stdout[-2000:]
+    dn = next(h for h in cluster.hosts_in("hdfs_datanode") if h.address == where)
+    report = dayops.rolling_restart(cluster, ["hdfs"], limit=[dn.name], progress=print)
+    assert report.ok, report.as_dict()
+    remote.run(nn, ["touch", f"{workdir}/go"], become=True, timeout=30)
+    rc = ""
+    deadline = time.monotonic() + 180
+    while not rc and time.monotonic() < deadline:
+        time.sleep(2)
+        answer = remote.run(nn, ["cat", f"{workdir}/rc"], become=True, timeout=30)
+        rc = answer.stdout.strip() if answer.ok else ""
+    log = remote.run(nn, ["cat", f"{workdir}/log"], become=True, timeout=30).stdout[-2000:]
+    assert rc == "0", f"the writer through {dn.name}'s DataNode failed (rc {rc!r}):\n{log}"
+    assert "is restarting" in log, log  # the DataNode's out-of-band notice reached the writer
+    stat = remote.run(nn, ["runuser", "-u", "hdfs", "--", "/usr/local/bin/hdfs", "dfs", "-stat", "%b", path],
+                      become=True, timeout=60)
+    assert stat.stdout.strip() == str(2 * size), stat.stdout + stat.stderr
+    cleanup = f"rm -rf {workdir}; runuser -u hdfs -- /usr/local/bin/hdfs dfs -rm -f {path}"
+    remote.run(nn, ["sh", "-c", cleanup], become=True, timeout=60)
 
 
 def test_logs_bring_every_hdfs_hosts_files_and_journal_into_one_archive(main_lab: dict[str, Any],
