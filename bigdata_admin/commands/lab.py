@@ -33,7 +33,8 @@ STATUS_SETTLE_S = 120
 @lab_app.command("up")
 def up(
     nodes: Annotated[int | None, typer.Option(
-        "--nodes", help="Number of hosts (1: all on one; 3: classroom; default 3, or 5 for --template ha; "
+        "--nodes", help="Number of hosts (1: all on one; 3: classroom; default 3, or 5 for --template ha, "
+        "which takes 3 or 4 in a compact layout; "
         "an existing lab keeps its count). More than a running lab has adds hosts, in no inventory group "
         "(then `scale-out`); a lab never shrinks.",
         show_default=False)] = None,
@@ -53,7 +54,7 @@ def up(
 ) -> None:
     """Boot the lab's hosts and write its inventory (idempotent: again changes nothing)."""
     from bigdata_admin import lab
-    from bigdata_admin.lab.model import HA_MIN_NODES
+    from bigdata_admin.lab.model import HA_FULL_NODES
 
     started = time.monotonic()
     if students is not None:
@@ -61,7 +62,7 @@ def up(
         return
     existing = lab.get(name) if nodes is None else None
     count = nodes if nodes is not None else (
-        existing.state.nodes if existing is not None else (HA_MIN_NODES if template == "ha" else 3))
+        existing.state.nodes if existing is not None else (HA_FULL_NODES if template == "ha" else 3))
     lb = lab.up(name=name, nodes=count, rebuild_image=rebuild_image, log=_log, template=template)
     elapsed = time.monotonic() - started
     if json_out:

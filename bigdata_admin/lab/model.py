@@ -120,8 +120,10 @@ memory is sized for these worker groups, any of which the user may then put it i
 
 
 TEMPLATES = ("classroom", "ha")
-"""Lab layouts: `classroom` (the default, any N) and `ha` (like inventories/ha, N >= 5)."""
-HA_MIN_NODES = 5
+"""Lab layouts: `classroom` (the default, any N) and `ha` (like inventories/ha; N >= 3, 5 by default)."""
+HA_MIN_NODES = 3
+HA_FULL_NODES = 5
+"""`--template ha` without `--nodes`: inventories/ha's shape, masters and workers on their own hosts."""
 
 
 def check_template(template: str, nodes: int) -> str:
@@ -129,20 +131,30 @@ def check_template(template: str, nodes: int) -> str:
         raise BadInput(f"unknown lab template {template!r}", fix=f"Use one of: {', '.join(TEMPLATES)}.")
     if template == "ha" and nodes < HA_MIN_NODES:
         raise BadInput(f"the ha template needs at least {HA_MIN_NODES} hosts, not {nodes}",
-                       fix=f"Use `--nodes {HA_MIN_NODES}` (3 masters, 2 workers).")
+                       fix=f"Use `--nodes {HA_FULL_NODES}` (3 masters, 2 workers), or `--nodes "
+                           f"{HA_MIN_NODES}` (the compact layout: the masters carry the workers).")
     return template
 
 
 def layout_ha(nodes: int) -> dict[str, list[str]]:
-    """Like inventories/ha: masters h1-h3 (ZooKeeper, JournalNodes, KRaft controllers; NameNodes
-    and HBase masters on h1/h2 with their failover controllers), workers h4.. (DataNodes,
-    NodeManagers, RegionServers, Kafka brokers: controllers and brokers are dedicated)."""
+    """Like inventories/ha. With 5 hosts or more: masters h1-h3 (ZooKeeper, JournalNodes, KRaft
+    controllers; NameNodes and HBase masters on h1/h2 with their failover controllers), workers h4..
+    (DataNodes, NodeManagers, RegionServers, Kafka brokers: controllers and brokers are dedicated).
+
+    With 3 or 4 hosts (compact, for a small machine): the same ZooKeeper ensemble, JournalNodes,
+    NameNodes and HBase masters; one dedicated KRaft controller on h1 and the workers and Kafka
+    brokers on h2.. (a one-voter controller quorum: HDFS failover is what this layout exercises)."""
     hosts = host_names(nodes)
-    masters, workers = hosts[:3], hosts[3:]
+    compact = nodes < HA_FULL_NODES
+    masters = hosts[:3]
+    workers = hosts[1:] if compact else hosts[3:]
+    controllers = hosts[:1] if compact else masters
     groups: dict[str, list[str]] = {}
     for g in GROUPS:
-        if g in ("zookeeper", "hdfs_journalnode", "kafka_controller"):
+        if g in ("zookeeper", "hdfs_journalnode"):
             groups[g] = list(masters)
+        elif g == "kafka_controller":
+            groups[g] = list(controllers)
         elif g in ("hdfs_namenode", "hbase_master"):
             groups[g] = masters[:2]
         elif g in (*WORKER_GROUPS, "kafka_broker"):

@@ -220,3 +220,33 @@ def test_grown_lab_leaves_an_edited_inventory_and_names_the_host_to_add(tmp_path
 def test_old_state_files_without_layout_nodes_keep_their_layout() -> None:
     st = model.LabState.from_dict({"name": "old", "index": 3, "nodes": 3, "image": "/img", "hosts": {}})
     assert st.layout_nodes == 0 and st.laid_out == 3
+
+
+# --- the ha template (`lab up --template ha`) ----------------------------------------------------------
+
+@pytest.mark.parametrize("nodes", [3, 4, 5, 6])
+def test_ha_layout_validates_with_dedicated_kafka_controllers(tmp_path: Path, nodes: int) -> None:
+    st = _state(nodes)
+    st.template = "ha"
+    inv_dir, _, written = labinventory.write(st, tmp_path / "labdir", tmp_path / "inv")
+    assert written
+    cluster = inventory.load(inv_dir)
+    assert not [p for p in validate.validate(cluster) if p.severity == "error"]
+    names = {g: [h.name for h in cluster.hosts_in(g)] for g in GROUPS}
+    assert names["hdfs_namenode"] == names["hbase_master"] == ["h1", "h2"]
+    assert names["hdfs_journalnode"] == names["zookeeper"] == ["h1", "h2", "h3"]
+    controllers, brokers = set(names["kafka_controller"]), set(names["kafka_broker"])
+    assert controllers and len(brokers) >= 2 and not controllers & brokers
+    assert len(names["hdfs_datanode"]) >= 2 and cluster.var("hdfs_replication") == 2
+    if nodes >= model.HA_FULL_NODES:  # inventories/ha's shape: workers on hosts of their own
+        assert controllers == {"h1", "h2", "h3"} and not set(names["hdfs_datanode"]) & controllers
+    else:  # compact: the masters carry the workers, one KRaft controller
+        assert controllers == {"h1"} and names["hdfs_datanode"] == model.host_names(nodes)[1:]
+
+
+def test_ha_template_needs_three_hosts_and_says_both_sizes() -> None:
+    model.check_template("ha", model.HA_MIN_NODES)
+    with pytest.raises(BadInput) as err:
+        model.check_template("ha", 2)
+    assert "at least 3" in err.value.message
+    assert "--nodes 5" in (err.value.fix or "") and "--nodes 3" in (err.value.fix or "")
