@@ -6,6 +6,7 @@ Layout of the cache (`paths.cache_dir()`)::
     <file>.sha512          the checksum file as published (kept beside it)
     <file>.part            a download in progress (resumed with an HTTP Range request)
     manifest.json          {"files": {"<file>": {"component", "version", "algorithm", "checksum", ...}}}
+    .lock                  held by a fetch or verify, so that two at once take turns
 
 The manifest lists only verified files; role `bigdata_artifact` reads it to check every copy it
 puts on a node. Nodes never reach the internet: they get files copied from here, or downloaded
@@ -54,6 +55,7 @@ from bigdata_admin.maven import (
     resolve,
     verify_bundle,
 )
+from bigdata_admin.procs import locked
 from bigdata_admin.storm_bundle import (
     build_storm_bundle,
     build_storm_connectors_bundle,
@@ -514,12 +516,24 @@ def image_instructions(a: Artifact, cache: Path) -> str:
             f"copy {a.filename} into {cache}, then run `bigdata-admin artifacts verify`")
 
 
+CACHE_LOCK = ".lock"
+"""The artifact cache's lock file (the relay serves only named files: it is never listed or served)."""
+
+
 def fetch(cluster: Any, components: Iterable[str] | None = None, *, cache: Path | None = None,
           reporter: Reporter | None = None, timeout: float = TIMEOUT_S) -> list[Outcome]:
-    """Fetch what the inventory needs (or the given components) into the cache, each file once."""
+    """Fetch what the inventory needs (or the given components) into the cache, each file once.
+    Holds the cache's lock (CACHE_LOCK) throughout: a second fetch or verify waits, then finds the
+    files the first one fetched."""
     cache = cache or paths.cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     reporter = reporter or NullReporter()
+    with locked(cache / CACHE_LOCK):
+        return _fetch(cluster, components, cache, reporter, timeout)
+
+
+def _fetch(cluster: Any, components: Iterable[str] | None, cache: Path, reporter: Reporter,
+           timeout: float) -> list[Outcome]:
     outcomes = []
     for st in states(_select(artifacts_for(cluster), components), cache):
         a = st.artifact
@@ -614,9 +628,12 @@ def _verify_one(a: Artifact, cache: Path) -> Outcome:
 
 def verify(cluster: Any, components: Iterable[str] | None = None, *,
            cache: Path | None = None) -> list[Outcome]:
-    """Re-hash every cached file the inventory needs against its checksum; update the manifest."""
+    """Re-hash every cached file the inventory needs against its checksum; update the manifest
+    (under the cache's lock, as `fetch`)."""
     cache = cache or paths.cache_dir()
-    return [_verify_one(a, cache) for a in _select(artifacts_for(cluster), components)]
+    cache.mkdir(parents=True, exist_ok=True)
+    with locked(cache / CACHE_LOCK):
+        return [_verify_one(a, cache) for a in _select(artifacts_for(cluster), components)]
 
 
 # --------------------------------------------------------------------------------------------

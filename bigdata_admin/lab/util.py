@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from bigdata_admin import paths
 from bigdata_admin.errors import BadInput, NeedsRoot, RunFailed
+from bigdata_admin.procs import locked as locked
 
 
 def lab_root() -> Path:
@@ -63,19 +62,6 @@ def wait_until(predicate: object, timeout: float, interval: float = 0.05) -> boo
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on `path` (created), released on exit. Serialises lab operations
-    from several processes (e.g. two test sessions bringing the same lab up)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def mounts_under(path: Path) -> list[Path]:

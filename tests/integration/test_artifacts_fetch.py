@@ -217,6 +217,27 @@ def test_fetch_list_verify_for_an_inventory(server: tuple[str, Site], tmp_path: 
     assert [a.filename for a in artifacts.missing(cluster, cache)] == [ZK_FILE]
 
 
+def test_two_fetches_at_once_take_turns_and_download_once(server: tuple[str, Site], tmp_path: Path) -> None:
+    base, site = server
+    publish(site, "mirror")
+    cluster = make_inventory(tmp_path, base)
+    cache = tmp_path / "cache"
+    results: list[list[str]] = []
+
+    def one() -> None:
+        results.append([o.action for o in artifacts.fetch(cluster, cache=cache)])
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    # One fetched it; the other waited for the cache's lock and found it there, verified.
+    assert sorted(results) == [["cached"], ["fetched"]], results
+    assert [p for p, _ in site.requests if p.endswith(".tar.gz")] == [f"mirror/{ZK_PATH}"]
+    assert artifacts.missing(cluster, cache) == []
+
+
 def test_unknown_component_is_bad_input(server: tuple[str, Site], tmp_path: Path) -> None:
     base, _ = server
     cluster = make_inventory(tmp_path, base)
