@@ -8,6 +8,11 @@ Deploy; write a file; stop the active NameNode; the other one is active within 6
 reads back and a new write succeeds; the stopped one comes back as standby. Kafka's smoke test
 passes across the dedicated controllers and brokers.
 
+Day-2 operations on this cluster (issue 15), last in this module: a rolling restart of the Kafka
+brokers passes its in-sync gate; `destroy` without --purge-data leaves the data directories and
+nothing running, and a new deploy finds the data (both NameNodes keep the cluster id and come back one
+active, one standby; the file reads back; Kafka keeps its cluster id and its records).
+
 BIGDATA_LAB_KEEP=1 leaves the lab up afterwards.
 """
 
@@ -23,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labtools import create_topic
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -137,3 +143,107 @@ def test_failover_keeps_the_data(ha_lab: Path) -> None:
     client = webhdfs_client(cluster)
     client.delete(path)
     client.delete(f"{path}-after")
+
+
+def _kafka_cluster_ids(cluster: inventory.Cluster) -> dict[str, str]:
+    """Kafka host -> the cluster.id in its meta.properties (controllers and brokers)."""
+    meta_file = f"{cluster.var('bigdata_data_root')}/kafka/data/meta.properties"  # kafka_data_dir's default
+    out = {}
+    nodes = {h.name: h for g in ("kafka_controller", "kafka_broker") for h in cluster.hosts_in(g)}
+    for host in nodes.values():
+        meta = remote.run(host, ["cat", meta_file], become=True, timeout=30)
+        assert meta.ok, f"{host.name}: {meta.stderr}"
+        out[host.name] = next(line.split("=", 1)[1] for line in meta.stdout.splitlines()
+                              if line.startswith("cluster.id="))
+    return out
+
+
+def test_rolling_restart_of_the_kafka_brokers_passes_the_in_sync_gate(ha_lab: Path) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from bigdata_admin import dayops
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    cluster = inventory.load(ha_lab)
+    topic = f"ha-roll-{uuid.uuid4().hex[:6]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=2,
+                                      replication_factor=len(cluster.hosts_in("kafka_broker")))])
+    finally:
+        admin.close()
+    report = dayops.rolling_restart(cluster, ["kafka"], progress=print)
+    assert report.ok, report.as_dict()
+    restarted = {s.host for s in report.steps}
+    # Controllers and brokers are separate nodes here: every one restarts, each behind the gate.
+    assert restarted == {h.name for g in ("kafka_controller", "kafka_broker") for h in cluster.hosts_in(g)}
+    assert all(s.gate == "kafka healthy" and "fully in sync" in s.detail for s in report.steps), \
+        report.as_dict()
+
+
+def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(ha_lab: Path) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from bigdata_admin.clients import webhdfs_client
+    from bigdata_admin.health.core import kafka_bootstrap
+    from bigdata_admin.health.probes_hadoop import jmx
+
+    cluster = inventory.load(ha_lab)
+    nn_http = int(cluster.var("hdfs_namenode_http_port"))
+
+    def cluster_ids() -> dict[str, str]:
+        return {h.name: str(jmx(h.address or h.name, nn_http, "Hadoop:service=NameNode,name=NameNodeInfo")[0]
+                            ["ClusterId"]) for h in cluster.hosts_in("hdfs_namenode")}
+
+    hdfs_ids, kafka_ids = cluster_ids(), _kafka_cluster_ids(cluster)
+    assert len(set(hdfs_ids.values())) == 1, hdfs_ids
+    path, body = f"/tmp/ha-destroy-{uuid.uuid4().hex[:8]}", os.urandom(100_000)
+    webhdfs_client(cluster).write(path, data=body)
+    topic = f"ha-destroy-{uuid.uuid4().hex[:6]}"
+    create_topic(cluster, kafka_bootstrap(cluster), topic)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap(cluster), acks="all", retries=5)
+    for i in range(10):
+        producer.send(topic, f"before-{i}".encode())
+    producer.flush(60)
+    producer.close()
+
+    refused = _cli("destroy", "-i", str(ha_lab), timeout=120)
+    assert refused.returncode == 2 and "--yes-i-really-really-mean-it" in refused.stderr, refused.stderr
+    started = time.monotonic()
+    gone = _cli("destroy", "-i", str(ha_lab), "--yes-i-really-really-mean-it")
+    assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr[-3000:]
+    destroy_s = time.monotonic() - started
+    data_root = str(cluster.var("bigdata_data_root"))
+    for host in cluster.hosts.values():
+        left = remote.run(host, ["pgrep", "-af", f"{cluster.var('bigdata_install_root')}/"], timeout=30)
+        assert left.rc == 1, (host.name, left.stdout)  # nothing of the stack runs
+        kept = remote.run(host, ["test", "-d", data_root], become=True, timeout=30)
+        assert kept.ok, f"{data_root} gone on {host.name}"
+    assert "destroyed at" in deployment.not_deployed(cluster)["hdfs_namenode"]
+
+    started = time.monotonic()
+    again = _cli("deploy", "-i", str(ha_lab), "-t", TAGS)
+    assert again.returncode == 0, again.stdout[-5000:] + again.stderr[-3000:]
+    print(f"destroy {destroy_s:.1f} s, deploy again ({TAGS}) {time.monotonic() - started:.1f} s")
+    cluster = inventory.load(ha_lab)
+    assert not deployment.not_deployed(cluster).get("hdfs_namenode")
+    deadline = time.monotonic() + FAILOVER_S  # the failover controllers elect after their restart
+    states = _states(cluster)
+    while sorted(states.values()) != ["active", "standby"] and time.monotonic() < deadline:
+        time.sleep(2)
+        states = _states(cluster)
+    assert sorted(states.values()) == ["active", "standby"], states
+    assert cluster_ids() == hdfs_ids  # neither NameNode re-formatted
+    with webhdfs_client(cluster).read(path) as reader:
+        assert reader.read() == body
+    assert _kafka_cluster_ids(cluster) == kafka_ids  # no Kafka storage re-formatted
+    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap(cluster), auto_offset_reset="earliest",
+                             consumer_timeout_ms=30_000)
+    try:
+        seen = [m.value.decode() for m in consumer]
+    finally:
+        consumer.close()
+    assert sorted(seen) == sorted(f"before-{i}" for i in range(10)), seen
+    absent = deployment.not_deployed(cluster)
+    report = collect(cluster, not_deployed=absent)
+    assert report.healthy, [(r.host, r.group, r.problem) for r in report.unhealthy]
