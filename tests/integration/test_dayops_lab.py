@@ -23,8 +23,8 @@ Opt-in (BIGDATA_TEST_DAYOPS_LAB=1; minutes, and they take the whole lab down and
 - decommission of a RegionServer (regions unloaded, a table still readable) and recommission; of a Kafka
   broker when its partitions fit on the others;
 - `destroy` without --purge-data leaves the data and nothing running; a new deploy finds it (the
-  NameNode keeps its cluster id and a file written before reads back). In CI the same runs on the HA
-  lab's smaller cluster (test_hdfs_ha_lab.py), with both NameNodes and Kafka's cluster id.
+  NameNode keeps its cluster id and a file written before reads back). The same flag runs it on the HA
+  lab's smaller cluster too (test_hdfs_ha_lab.py), with both NameNodes and Kafka's cluster id.
 Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BIGDATA_LAB_KEEP=1.
 """
 
