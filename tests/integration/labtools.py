@@ -202,3 +202,18 @@ def why_restarted(cluster: Any, before: dict[tuple[str, str], str], after: dict[
                           become=True, timeout=60)
         out.append(logs.stdout)
     return "\n".join(out)
+
+
+def assert_destroyed_keeping_data(cluster: Any) -> None:
+    """After `destroy` without --purge-data: nothing runs from the install root on any host, every host
+    keeps its data root, and the deploy record marks the NameNode destroyed."""
+    from bigdata_admin import deployment
+    from bigdata_admin.health import remote
+
+    data_root = str(cluster.var("bigdata_data_root"))
+    for host in cluster.hosts.values():
+        left = remote.run(host, ["pgrep", "-af", f"{cluster.var('bigdata_install_root')}/"], timeout=30)
+        assert left.rc == 1, (host.name, left.stdout)  # nothing of the stack runs
+        kept = remote.run(host, ["test", "-d", data_root], become=True, timeout=30)
+        assert kept.ok, f"{data_root} gone on {host.name}"
+    assert "destroyed at" in deployment.not_deployed(cluster)["hdfs_namenode"]

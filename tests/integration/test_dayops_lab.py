@@ -41,6 +41,7 @@ from typing import Any
 
 import pytest
 from labtools import (
+    assert_destroyed_keeping_data,
     cli,
     datanode_round_trip,
     datanode_states,
@@ -272,9 +273,7 @@ def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, An
     import subprocess
     import sys
 
-    from bigdata_admin import deployment
     from bigdata_admin.clients import webhdfs_client
-    from bigdata_admin.health import remote
     from bigdata_admin.health.probes_hadoop import jmx
 
     cluster = main_lab_cluster(main_lab, HDFS_NEEDED)
@@ -298,13 +297,7 @@ def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, An
                           capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "160"})
     destroy_s = time.monotonic() - started
     assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr[-3000:]
-    data_root = str(cluster.var("bigdata_data_root"))
-    for host in cluster.hosts.values():
-        left = remote.run(host, ["pgrep", "-af", f"{cluster.var('bigdata_install_root')}/"], timeout=30)
-        assert left.rc == 1, (host.name, left.stdout)  # nothing of the stack runs
-        kept = remote.run(host, ["test", "-d", data_root], become=True, timeout=30)
-        assert kept.ok, f"{data_root} gone on {host.name}"
-    assert "destroyed at" in deployment.not_deployed(cluster)["hdfs_namenode"]
+    assert_destroyed_keeping_data(cluster)
     started = time.monotonic()
     tags = ",".join(["common", "java", *roles])
     again = subprocess.run([*cli, "deploy", "-i", str(cluster.source), "--tags", tags], capture_output=True,

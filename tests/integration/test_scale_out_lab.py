@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import datanode_round_trip, main_lab_cluster, main_pids, why_restarted
+from labtools import datanode_round_trip, main_lab_cluster, main_pids, opt_in, why_restarted
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -42,9 +42,8 @@ pytestmark = [
     # restart through `dfsadmin -shutdownDatanode ... upgrade` (writers keep them: hdfs-datanode-restart).
     # Opt-in again since 2026-12-01 (BIGDATA_TEST_SCALE_OUT_LAB=1, about 4 minutes): CI took 75 minutes.
     pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster,
-    pytest.mark.skipif(os.environ.get("BIGDATA_TEST_SCALE_OUT_LAB") != "1",
-                       reason="opt-in: set BIGDATA_TEST_SCALE_OUT_LAB=1 (about 4 minutes: adds h4 to the "
-                              "main lab, then decommissions its DataNode)"),
+    opt_in("BIGDATA_TEST_SCALE_OUT_LAB", "about 4 minutes: adds h4 to the main lab, then decommissions its "
+           "DataNode"),
 ]
 
 MAIN_LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
