@@ -116,11 +116,32 @@ def _primary_port(cluster: Cluster, host: Host, svc: services.Service) -> tuple[
     return None, None
 
 
+PROBE_ATTEMPTS = 3
+"""Tries of a probe whose daemon accepted the connection and did not answer in time (a JVM in a long
+GC pause, or a host busy with a deploy, answers a few seconds later); any other verdict is final."""
+RETRY_PAUSE_S = 1.0
+"""Seconds between two tries of a probe that got no answer in time."""
+
+
+def _timed_out(result: ProbeResult) -> bool:
+    text = result.detail.lower()
+    return not result.healthy and ("no answer in time" in text or "did not answer within" in text)
+
+
 def _safe_probe(cluster: Cluster, host: Host, group: str) -> ProbeResult:
-    try:
-        return PROBES[group](cluster, host)
-    except Exception as exc:  # a broken probe must not hide the other rows
-        return ProbeResult(host.name, group, False, "error", f"probe failed: {type(exc).__name__}: {exc}")
+    """The probe's verdict; a timeout is tried again (`PROBE_ATTEMPTS` in all), and a probe that
+    answered late says in its data after how many tries (`attempts`)."""
+    for attempt in range(1, PROBE_ATTEMPTS + 1):
+        try:
+            result = PROBES[group](cluster, host)
+        except Exception as exc:  # a broken probe must not hide the other rows
+            return ProbeResult(host.name, group, False, "error", f"probe failed: {type(exc).__name__}: {exc}")
+        if not _timed_out(result) or attempt == PROBE_ATTEMPTS:
+            break
+        time.sleep(RETRY_PAUSE_S)
+    if attempt > 1:
+        result.data = {**result.data, "attempts": attempt}
+    return result
 
 
 def _summaries(cluster: Cluster, rows: list[ServiceStatus]) -> list[str]:

@@ -148,3 +148,38 @@ def test_java_error_keeps_the_root_cause_of_a_relayed_stack_trace() -> None:
                       "found t") == "SemanticException: [Error 10001]: Table not found t"
     assert java_error("plain message") == "plain message"
     assert len(java_error("x" * 5000)) == 400
+
+
+CLUSTER = Cluster(source=Path("."), hosts={}, groups={}, vars={})
+
+
+def _flaky_probe(answers: list[ProbeResult]) -> object:
+    calls = iter(answers)
+    return lambda cluster, host: next(calls)
+
+
+def test_a_probe_that_timed_out_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.health import status
+
+    late = ProbeResult("h1", "hdfs_datanode", False, "down", "JMX 10.0.0.1:9864: no answer in time")
+    fine = ProbeResult("h1", "hdfs_datanode", True, "running", "registered")
+    monkeypatch.setitem(status.PROBES, "hdfs_datanode", _flaky_probe([late, late, fine]))
+    monkeypatch.setattr(status, "RETRY_PAUSE_S", 0.0)
+    result = status._safe_probe(CLUSTER, Host("h1", {}), "hdfs_datanode")
+    assert result.healthy and result.data == {"attempts": 3}
+
+
+def test_a_probe_that_never_answers_or_fails_otherwise_is_not_tried_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bigdata_admin.health import status
+
+    late = ProbeResult("h1", "hdfs_datanode", False, "down", "JMX 10.0.0.1:9864: no answer in time")
+    refused = ProbeResult("h1", "hdfs_datanode", False, "down", "JMX 10.0.0.1:9864: connection refused")
+    fine = ProbeResult("h1", "hdfs_datanode", True, "running", "registered")
+    monkeypatch.setattr(status, "RETRY_PAUSE_S", 0.0)
+    monkeypatch.setitem(status.PROBES, "hdfs_datanode", _flaky_probe([late] * status.PROBE_ATTEMPTS + [fine]))
+    result = status._safe_probe(CLUSTER, Host("h1", {}), "hdfs_datanode")
+    assert not result.healthy and result.data == {"attempts": status.PROBE_ATTEMPTS}
+    monkeypatch.setitem(status.PROBES, "hdfs_datanode", _flaky_probe([refused, fine]))
+    result = status._safe_probe(CLUSTER, Host("h1", {}), "hdfs_datanode")
+    assert result.detail.endswith("connection refused") and "attempts" not in result.data
