@@ -39,6 +39,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import labtools
 import pytest
 from labtools import (
     assert_destroyed_keeping_data,
@@ -60,8 +61,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_clus
 
 HDFS_NEEDED = (("hdfs_namenode", "the HDFS NameNode"), ("hdfs_datanode", "HDFS DataNodes"))
 OPT_IN = os.environ.get("BIGDATA_TEST_DAYOPS_LAB") == "1"
-opt_in = pytest.mark.skipif(not OPT_IN, reason="takes minutes and restarts or redeploys the whole lab: "
-                            "set BIGDATA_TEST_DAYOPS_LAB=1 to run it")
+opt_in = labtools.opt_in("BIGDATA_TEST_DAYOPS_LAB", "takes minutes and restarts or redeploys the whole lab")
 
 
 def _wait_all_healthy(cluster: Any, timeout: float = 180) -> Any:
