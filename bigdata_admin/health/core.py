@@ -141,6 +141,12 @@ def no_answer(client: str, where: str, seconds: float, exc: BaseException) -> st
             f"({type(exc).__name__}); compare {SETTINGS_TO_COMPARE[client]} with the server")
 
 
+def says_no_answer(detail: str) -> bool:
+    """True for a detail written by `reason` for a timeout or by `no_answer`."""
+    text = detail.lower()
+    return "no answer in time" in text or "did not answer within" in text
+
+
 def kafka_timeouts(client_class: Any, handshake_s: float = TIMEOUT) -> dict[str, int]:
     """Keyword arguments giving a kafka-python client a short bootstrap (connect + version probe)
     timeout: `bootstrap_timeout_ms` in kafka-python 3, `api_version_auto_timeout_ms` before."""

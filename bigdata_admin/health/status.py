@@ -18,7 +18,7 @@ from typing import Any
 
 from bigdata_admin import services
 from bigdata_admin.health import PROBES, ProbeResult, load_plugins
-from bigdata_admin.health.core import port_open, quorum_size
+from bigdata_admin.health.core import port_open, quorum_size, says_no_answer
 from bigdata_admin.health.remote import unit_states
 from bigdata_admin.inventory import Cluster, Host
 
@@ -123,11 +123,6 @@ RETRY_PAUSE_S = 1.0
 """Seconds between two tries of a probe that got no answer in time."""
 
 
-def _timed_out(result: ProbeResult) -> bool:
-    text = result.detail.lower()
-    return not result.healthy and ("no answer in time" in text or "did not answer within" in text)
-
-
 def _safe_probe(cluster: Cluster, host: Host, group: str) -> ProbeResult:
     """The probe's verdict; a timeout is tried again (`PROBE_ATTEMPTS` in all), and a probe that
     answered late says in its data after how many tries (`attempts`)."""
@@ -136,7 +131,7 @@ def _safe_probe(cluster: Cluster, host: Host, group: str) -> ProbeResult:
             result = PROBES[group](cluster, host)
         except Exception as exc:  # a broken probe must not hide the other rows
             return ProbeResult(host.name, group, False, "error", f"probe failed: {type(exc).__name__}: {exc}")
-        if not _timed_out(result) or attempt == PROBE_ATTEMPTS:
+        if result.healthy or not says_no_answer(result.detail) or attempt == PROBE_ATTEMPTS:
             break
         time.sleep(RETRY_PAUSE_S)
     if attempt > 1:
