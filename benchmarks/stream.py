@@ -20,7 +20,9 @@ overspeeding set. Prints the machine's load average at the end.
     python benchmarks/stream.py --inventory INV [--cars 100] [--hours 1] [--day 20200324]
 
 The goal (issue #13) is 10,000 records/s sustained with nothing lost. The clocks of the producer (this
-machine) and the RegionServers must agree: true on the lab (one kernel), NTP elsewhere.
+machine) and the RegionServers must agree: true on the lab (one kernel), NTP elsewhere. A lab's
+inventory runs every JVM with C1 only (`bigdata_jvm_extra_opts`): set it to `[]` and deploy before
+measuring peak throughput.
 """
 
 from __future__ import annotations

@@ -120,6 +120,29 @@ def test_every_daemon_logs_to_its_log_dir(main_lab: dict[str, Any]) -> None:
             assert int(size) > 0, f"{host.name}: {path} is empty"
 
 
+# Java processes the roles do not start with the inventory's JVM options: Storm's workers and their log
+# writers (the supervisor starts them with Storm's own worker.childopts).
+_OWN_JVM_OPTIONS = ("org.apache.storm.daemon.worker.Worker", "org.apache.storm.LogWriter")
+
+
+def test_every_jvm_runs_with_the_inventorys_jvm_options(main_lab: dict[str, Any]) -> None:
+    """`lab up` sets bigdata_jvm_extra_opts (C1-only JIT): every daemon, Spark process and YARN container
+    running on the lab's hosts carries each option."""
+    assert main_lab["rc"] == 0, _tail(main_lab)
+    cluster = inventory.load(main_lab["inventory"])
+    wanted = cluster.var("bigdata_jvm_extra_opts", [])
+    assert wanted, "the lab's inventory sets no bigdata_jvm_extra_opts"
+    seen = 0
+    for host in cluster.hosts.values():
+        for line in _sh(host, "pgrep -a java || true").splitlines():
+            if not line.strip() or any(cls in line for cls in _OWN_JVM_OPTIONS):
+                continue
+            seen += 1
+            missing = [o for o in wanted if o not in line.split()]
+            assert not missing, f"{host.name}: {line[:300]} ... lacks {missing}"
+    assert seen >= len(cluster.hosts), f"only {seen} Java processes on the lab's hosts"
+
+
 def _identity(cluster: inventory.Cluster) -> dict[str, str]:
     """NameNode VERSION's clusterID and every Kafka node's meta.properties."""
     data_root = cluster.var("bigdata_data_root", "/data")
