@@ -41,6 +41,9 @@ from bigdata_admin.errors import RunFailed
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 LOCAL_REPO = "maven-repo"
+MAVEN_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+"""JVM options of `mvn` unless the user sets MAVEN_OPTS: a resolution is a short-lived JVM, which C1 alone
+compiles for less CPU than C1 and C2 together."""
 """Directory of the Maven local repository inside the artifact cache."""
 BUNDLE_JSON = "bundle.json"
 MVN_TIMEOUT_S = 1800
@@ -152,7 +155,8 @@ def run_dependency_list(name: str, pom_text: str, local_repo: Path, repository: 
                f"-DoutputFile={listing}", "-DoutputAbsoluteArtifactFilename=true", "-DincludeScope=runtime",
                "-DappendOutput=false"]
         try:
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False,
+                                  env={**os.environ, "MAVEN_OPTS": os.environ.get("MAVEN_OPTS", MAVEN_OPTS)})
         except subprocess.TimeoutExpired as exc:
             raise MavenError(f"Maven did not resolve {name} within {int(timeout)} s",
                              fix=f"Check that {repository} answers from this host, then fetch again."

@@ -153,6 +153,25 @@ def test_resolve_without_mvn_names_the_install(tmp_path: Path, monkeypatch: pyte
     assert "apt-get install maven" in (err.value.fix or "")
 
 
+@pytest.mark.parametrize("user_opts", [None, "-Xmx2g"])
+def test_mvn_runs_with_c1_only_unless_the_user_sets_maven_opts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_opts: str | None) -> None:
+    """A stand-in `mvn` on PATH records the MAVEN_OPTS it got and fails."""
+    seen = tmp_path / "opts"
+    fake = tmp_path / "bin" / "mvn"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nprintf %s "$MAVEN_OPTS" > {seen}\necho "[ERROR] Failed: stand-in"\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    if user_opts is None:
+        monkeypatch.delenv("MAVEN_OPTS", raising=False)
+    else:
+        monkeypatch.setenv("MAVEN_OPTS", user_opts)
+    with pytest.raises(MavenError, match="stand-in"):
+        maven.run_dependency_list("x", "<project/>", tmp_path / "repo")
+    assert seen.read_text() == (user_opts or "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
+
 def test_hbase_bundle_carries_the_clusters_hadoop_and_the_hadoop3_modules() -> None:
     cluster = inventory.load(REPO / "inventories" / "classroom")
     hbase = {a.component: a for a in catalog.artifacts_for(cluster)}["hbase"]
