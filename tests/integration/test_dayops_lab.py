@@ -1,6 +1,6 @@
 """Day-2 operations for real on the main job's lab (issue 15).
 
-In CI (cheap, on the session's `main_lab`):
+In CI (on the session's `main_lab`):
 - a rolling restart of HDFS's DataNodes while a loop writes small files through WebHDFS loses no
   acknowledged write, and every host passes its health gate; the HMaster, whose store WAL was open all
   along, survives its next write (a new table); the cluster is healthy again afterwards (opted in: the
@@ -18,13 +18,14 @@ In CI (cheap, on the session's `main_lab`):
 These tests restart daemons, so they carry the `mutates_cluster` mark: conftest.py runs them after every
 other test of the session.
 
-Opt-in (BIGDATA_TEST_DAYOPS_LAB=1; minutes, and they take the whole lab down and up again):
 - rolling restarts of HBase and Kafka pass their gates (regions online, in-sync replicas complete);
 - decommission of a RegionServer (regions unloaded, a table still readable) and recommission; of a Kafka
-  broker when its partitions fit on the others;
-- `destroy` without --purge-data leaves the data and nothing running; a new deploy finds it (the
-  NameNode keeps its cluster id and a file written before reads back). The same flag runs it on the HA
-  lab's smaller cluster too (test_hdfs_ha_lab.py), with both NameNodes and Kafka's cluster id.
+  broker when its partitions fit on the others.
+
+Opt-in (BIGDATA_TEST_DAYOPS_LAB=1; minutes, and it takes the whole lab down and up again): `destroy`
+without --purge-data leaves the data and nothing running; a new deploy finds it (the NameNode keeps its
+cluster id and a file written before reads back). CI runs that check on the HA lab's smaller cluster
+(test_hdfs_ha_lab.py), with both NameNodes and Kafka's cluster id.
 Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BIGDATA_LAB_KEEP=1.
 """
 
@@ -240,7 +241,6 @@ def test_logs_bring_every_hdfs_hosts_files_and_journal_into_one_archive(main_lab
                                  for h in cluster.hosts_in(g)}
 
 
-@opt_in
 def test_rolling_restart_of_hbase_and_kafka_passes_their_gates(main_lab: dict[str, Any]) -> None:
     cluster = main_lab_cluster(main_lab, (("hbase_regionserver", "HBase RegionServers"),
                                           ("kafka_broker", "Kafka brokers")))
@@ -396,7 +396,6 @@ def test_kafka_decommission_refused_while_a_topic_is_on_every_broker(main_lab: d
         admin.close()
 
 
-@opt_in
 def test_decommission_a_regionserver_then_recommission(main_lab: dict[str, Any]) -> None:
     from bigdata_admin import decommission
 
@@ -417,7 +416,6 @@ def test_decommission_a_regionserver_then_recommission(main_lab: dict[str, Any])
     assert _wait_all_healthy(cluster).healthy
 
 
-@opt_in
 def test_decommission_a_kafka_broker_moves_its_partitions(main_lab: dict[str, Any]) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import datanode_round_trip, main_lab_cluster, main_pids, opt_in, why_restarted
+from labtools import datanode_round_trip, main_lab_cluster, main_pids, why_restarted
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -40,10 +40,8 @@ pytestmark = [
     # bad"): the DataNode roll and reconfigure tests before this one restarted both of the lab's 2
     # DataNodes, and at replication 2 the HMaster's idle store WAL lost its whole pipeline. DataNodes now
     # restart through `dfsadmin -shutdownDatanode ... upgrade` (writers keep them: hdfs-datanode-restart).
-    # Opt-in again since 2026-12-01 (BIGDATA_TEST_SCALE_OUT_LAB=1, about 4 minutes): CI took 75 minutes.
+    # Opt-in from 2026-12-01 (CI took 75 minutes); in CI again since labs run their JVMs with C1 only.
     pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster,
-    opt_in("BIGDATA_TEST_SCALE_OUT_LAB", "about 4 minutes: adds h4 to the main lab, then decommissions its "
-           "DataNode"),
 ]
 
 MAIN_LAB = os.environ.get("BIGDATA_MAIN_LAB_NAME", "main")
