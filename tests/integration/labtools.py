@@ -8,10 +8,15 @@ from typing import Any
 import pytest
 
 
+def opted_in(variable: str) -> bool:
+    """Whether the environment sets `variable` to 1 (an opt-in of the lab tests)."""
+    return os.environ.get(variable) == "1"
+
+
 def opt_in(variable: str, why: str) -> Any:
     """A skip mark unless the environment sets `variable` to 1; the reason reads
     `opt-in: set VARIABLE=1 (why)`."""
-    return pytest.mark.skipif(os.environ.get(variable) != "1", reason=f"opt-in: set {variable}=1 ({why})")
+    return pytest.mark.skipif(not opted_in(variable), reason=f"opt-in: set {variable}=1 ({why})")
 
 
 def wait_healthy(cluster: Any, timeout: float, interval: float = 3, **collect_kwargs: Any) -> Any:

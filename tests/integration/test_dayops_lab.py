@@ -61,7 +61,7 @@ from bigdata_admin import dayops, inventory
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.mutates_cluster]
 
 HDFS_NEEDED = (("hdfs_namenode", "the HDFS NameNode"), ("hdfs_datanode", "HDFS DataNodes"))
-OPT_IN = os.environ.get("BIGDATA_TEST_DAYOPS_LAB") == "1"
+OPT_IN = labtools.opted_in("BIGDATA_TEST_DAYOPS_LAB")
 opt_in = labtools.opt_in("BIGDATA_TEST_DAYOPS_LAB", "takes minutes and restarts or redeploys the whole lab")
 
 
