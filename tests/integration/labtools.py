@@ -222,3 +222,43 @@ def assert_destroyed_keeping_data(cluster: Any) -> None:
         kept = remote.run(host, ["test", "-d", data_root], become=True, timeout=30)
         assert kept.ok, f"{data_root} gone on {host.name}"
     assert "destroyed at" in deployment.not_deployed(cluster)["hdfs_namenode"]
+
+
+def kafka_broker_round_trip(cluster: Any, target: Any) -> None:
+    """Decommission the Kafka broker on host `target`: a new topic replicated on all brokers but one has
+    replicas on it, and none is left there afterwards (its partitions moved); then recommission it."""
+    import time
+    import uuid
+
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from bigdata_admin import decommission
+    from bigdata_admin.health.core import kafka_bootstrap
+
+    brokers = cluster.hosts_in("kafka_broker")
+    live = decommission.Live(cluster)
+    topic = f"decom-{uuid.uuid4().hex[:6]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=len(brokers) - 1)])
+    finally:
+        admin.close()
+    deadline = time.monotonic() + 30
+    while topic not in {t["name"] for t in live.kafka_facts()[1]} and time.monotonic() < deadline:
+        time.sleep(1)  # the new topic's metadata reaches every broker
+    leaving = decommission.broker_id(live.kafka_facts()[0], target)
+    report = decommission.run(cluster, target.name, ["kafka"], timeout_s=300, progress=print)
+    assert report.ok, report.as_dict()
+    after = decommission.Live(cluster).kafka_facts()[1]
+    on_it = [t["name"] for t in after for p in t["partitions"] if leaving in p["replica_nodes"]]
+    moved = next(st for st in report.steps if st.service == "kafka")
+    assert leaving is not None and leaving >= 0 and not on_it, on_it
+    assert not moved.detail.startswith("0 partition"), moved.detail  # the new topic had replicas on it
+    back = decommission.run(cluster, target.name, ["kafka"], decommission=False, timeout_s=300,
+                            progress=print)
+    assert back.ok, back.as_dict()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap(cluster))
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()

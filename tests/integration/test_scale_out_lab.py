@@ -12,7 +12,8 @@ every broker (h4's included) takes and gives back records. Then the hbase play w
 later full deploy does there): the RegionServer lists on h2/h3 change, and no HBase daemon restarts.
 With h4 the lab has a DataNode to spare (3 at replication 2), so the next test decommissions h4's
 DataNode and NodeManager (0 missing, 0 under-replicated blocks, a second DataNode refused) and
-recommissions them (issue 15 item 3's must-show).
+recommissions them (issue 15 item 3's must-show); and a broker to spare (4 brokers, no topic on all of
+them), so the last test decommissions h4's broker (a topic's partitions move off it) and brings it back.
 
 At the end of the session (unless BIGDATA_LAB_KEEP=1) the inventory gets back what `lab up --nodes 4`
 wrote, so that `lab down` removes it with the lab.
@@ -30,7 +31,7 @@ from typing import Any
 
 import pytest
 import yaml
-from labtools import datanode_round_trip, main_lab_cluster, main_pids, why_restarted
+from labtools import datanode_round_trip, kafka_broker_round_trip, main_lab_cluster, main_pids, why_restarted
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -153,6 +154,21 @@ def test_the_new_datanode_decommissions_and_comes_back(main_lab: dict[str, Any],
     if NEW not in [h.name for h in cluster.hosts_in("hdfs_datanode")]:
         pytest.skip(f"{NEW} is not a DataNode (the join test was skipped or failed first)")
     datanode_round_trip(cluster, record_property)
+
+
+def test_the_new_broker_decommissions_and_comes_back(main_lab: dict[str, Any]) -> None:
+    """With h4 the lab has a broker to spare (4 brokers, no topic on all of them): h4's broker leaves,
+    the partitions of a topic replicated on 3 brokers move off it, then it comes back. (The lab's 3
+    brokers alone cannot: __consumer_offsets is replicated on all three.)"""
+    from bigdata_admin import decommission
+
+    cluster = main_lab_cluster(main_lab, (("kafka_broker", "Kafka brokers"),))
+    if NEW not in [h.name for h in cluster.hosts_in("kafka_broker")]:
+        pytest.skip(f"{NEW} is not a Kafka broker (the join test was skipped or failed first)")
+    _b, topics = decommission.Live(cluster).kafka_facts()
+    widest, topic = decommission.kafka_max_replication(topics)
+    assert widest < len(cluster.hosts_in("kafka_broker")), f"{topic} is replicated on every broker"
+    kafka_broker_round_trip(cluster, cluster.hosts[NEW])
 
 
 def _use_the_new_worker(cluster: inventory.Cluster, joins: list[str]) -> None:
