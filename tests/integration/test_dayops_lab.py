@@ -8,6 +8,7 @@ In CI (on the session's `main_lab`):
 - a writer whose pipeline is a single DataNode keeps writing through that DataNode's rolling restart
   (the DataNode's out-of-band restart notice);
 - `logs hdfs --since` brings each HDFS host's log files and journal back in one archive;
+- a deploy that failed at Kafka resumes from Kafka (`deploy --resume`), and `runs show` says what ran;
 - `decommission`: a DataNode the replication needs is refused (exit 2, nothing done: `lab up`'s layout
   has 2 DataNodes at replication 2); a NodeManager is gracefully decommissioned (the other one is then
   refused as the last) and recommissioned, `status` healthy again; a Kafka broker is refused while a
@@ -31,6 +32,7 @@ Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BI
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tarfile
@@ -239,6 +241,47 @@ def test_logs_bring_every_hdfs_hosts_files_and_journal_into_one_archive(main_lab
     assert any(f"/{nn}/files/" in n and "namenode" in n for n in names), names[:20]
     assert set(report.hosts) == {h.name for g in ("hdfs_namenode", "hdfs_datanode", "hdfs_journalnode")
                                  for h in cluster.hosts_in(g)}
+
+
+def test_a_failed_deploy_resumes_from_the_failed_service(main_lab: dict[str, Any]) -> None:
+    """A deploy of ZooKeeper, Kafka and Storm stopped at Kafka (a value of the wrong type in the inventory:
+    the kafka role's argument check fails before it touches a host), then, with the inventory fixed,
+    `deploy --resume` runs the Kafka and Storm plays only, changes nothing, and `runs show` says so."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    cluster = main_lab_cluster(main_lab, (("kafka_broker", "Kafka brokers"),))
+    group_vars = Path(cluster.source) / "group_vars" / "all.yml"
+    original = group_vars.read_text()
+    main = [sys.executable, "-m", "bigdata_admin"]
+    env = {**os.environ, "COLUMNS": "200"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*main, *args], capture_output=True, text=True, check=False, env=env,
+                              timeout=1200)
+
+    try:
+        broken = yaml.safe_load(original) | {"kafka_start_timeout": "soon"}
+        group_vars.write_text(yaml.safe_dump(broken, sort_keys=False))
+        failed = run("deploy", "-i", str(cluster.source), "--tags", "zookeeper,kafka,storm")
+        assert failed.returncode != 0, failed.stdout[-3000:]
+        shown = run("runs", "show", "last")
+        assert "(failed in Kafka)" in shown.stdout and "ZooKeeper" in shown.stdout, shown.stdout[-3000:]
+    finally:
+        group_vars.write_text(original)
+    resumed = run("deploy", "-i", str(cluster.source), "--resume")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "from play 'Kafka'" in resumed.stderr and "tags kafka,storm" in resumed.stderr, resumed.stderr
+    shown = run("runs", "show", "last", "--json")
+    info = json.loads(shown.stdout)
+    assert info["rc"] == 0 and info["tags"] == ["kafka", "storm"], info
+    plays = run("runs", "show", "last").stdout
+    assert "plays that ran:" in plays and "Kafka" in plays and "ZooKeeper" not in plays, plays[-3000:]
+    changed = {h: r.get("changed", 0) for h, r in (info.get("recap") or {}).items()}
+    assert changed and not any(changed.values()), changed
+    assert run("deploy", "-i", str(cluster.source), "--resume").stdout.count("nothing to resume") == 1
 
 
 def test_rolling_restart_of_hbase_and_kafka_passes_their_gates(main_lab: dict[str, Any]) -> None:
