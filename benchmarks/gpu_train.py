@@ -34,7 +34,7 @@ def main() -> int:
     a = p.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "torch")
     try:
-        from smartcar_ml import smoke  # type: ignore[import-not-found]  # on the GPU worker
+        from smartcar_ml import smoke  # on the GPU worker
     except ImportError:
         from bigdata_admin.pilot.ml import smoke
     import keras
