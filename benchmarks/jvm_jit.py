@@ -19,6 +19,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,8 +48,9 @@ def spark_sql(flag: str) -> tuple[float, float]:
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_SUBMIT_OPTS": flag,
            "PYSPARK_PYTHON": sys.executable}
     script = f"{home}/bin/spark-sql --master 'local[1]' -e '{SQL}'"
-    out = subprocess.run(["bash", "-c", _timed(script)], env=env, capture_output=True, text=True,
-                         check=True, timeout=600).stdout
+    with tempfile.TemporaryDirectory(prefix="jvm-jit-") as work:  # its Derby metastore and warehouse
+        out = subprocess.run(["bash", "-c", _timed(script)], env=env, cwd=work, capture_output=True,
+                             text=True, check=True, timeout=600).stdout
     return _parse(out)
 
 
