@@ -41,10 +41,10 @@ from bigdata_admin.errors import RunFailed
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 LOCAL_REPO = "maven-repo"
+"""Directory of the Maven local repository inside the artifact cache."""
 MAVEN_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 """JVM options of `mvn` unless the user sets MAVEN_OPTS: a resolution is a short-lived JVM, which C1 alone
 compiles for less CPU than C1 and C2 together."""
-"""Directory of the Maven local repository inside the artifact cache."""
 BUNDLE_JSON = "bundle.json"
 MVN_TIMEOUT_S = 1800
 
