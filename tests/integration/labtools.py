@@ -65,6 +65,16 @@ def main_lab_cluster(main_lab: dict[str, Any], needed: tuple[tuple[str, str], ..
     return cluster
 
 
+def cli_process(*args: str, timeout: float = 2400, columns: int = 160) -> Any:
+    """`bigdata-admin ARGS` as a process of its own (`python -m bigdata_admin`), as a user runs it:
+    the CompletedProcess (text stdout and stderr), never raising on its exit code."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "bigdata_admin", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, "COLUMNS": str(columns)})
+
+
 def cli(*args: str) -> Any:
     """`bigdata-admin ARGS` in this process: .exit_code and .output with rich's line wrapping undone."""
     from types import SimpleNamespace

@@ -33,7 +33,6 @@ Against a lab of your own: BIGDATA_MAIN_LAB_NAME=ops BIGDATA_MAIN_LAB_REUSE=1 BI
 from __future__ import annotations
 
 import json
-import os
 import re
 import tarfile
 import threading
@@ -248,20 +247,14 @@ def test_a_failed_deploy_resumes_from_the_failed_service(main_lab: dict[str, Any
     the kafka role's argument check fails before it touches a host), then, with the inventory fixed,
     `deploy --resume` runs with the tags of Kafka and Storm only and changes nothing; `runs show` names the
     play that failed. (`--skip-unavailable`: the lab has no Storm web bundle, as in the main job.)"""
-    import subprocess
-    import sys
-
     import yaml
 
     cluster = main_lab_cluster(main_lab, (("kafka_broker", "Kafka brokers"),))
     group_vars = Path(cluster.source) / "group_vars" / "all.yml"
     original = group_vars.read_text()
-    main = [sys.executable, "-m", "bigdata_admin"]
-    env = {**os.environ, "COLUMNS": "200"}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*main, *args], capture_output=True, text=True, check=False, env=env,
-                              timeout=1200)
+    def run(*args: str) -> Any:
+        return labtools.cli_process(*args, timeout=1200, columns=200)  # `runs show`'s play list on one line
 
     try:
         broken = yaml.safe_load(original) | {"kafka_start_timeout": "soon"}
@@ -313,9 +306,6 @@ def test_rolling_restart_of_hbase_and_kafka_passes_their_gates(main_lab: dict[st
 
 @opt_in
 def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, Any]) -> None:
-    import subprocess
-    import sys
-
     from bigdata_admin.clients import webhdfs_client
     from bigdata_admin.health.probes_hadoop import jmx
 
@@ -332,19 +322,15 @@ def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(main_lab: dict[str, An
     path, body = f"/tmp/dayops-destroy-{uuid.uuid4().hex[:8]}", b"written before destroy\n"
     webhdfs_client(cluster).write(path, data=body)
     started = time.monotonic()
-    cli = [sys.executable, "-m", "bigdata_admin"]
-    refused = subprocess.run([*cli, "destroy", "-i", str(cluster.source)], capture_output=True, text=True,
-                             check=False)
+    refused = labtools.cli_process("destroy", "-i", str(cluster.source))
     assert refused.returncode == 2 and "--yes-i-really-really-mean-it" in refused.stderr
-    gone = subprocess.run([*cli, "destroy", "-i", str(cluster.source), "--yes-i-really-really-mean-it"],
-                          capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "160"})
+    gone = labtools.cli_process("destroy", "-i", str(cluster.source), "--yes-i-really-really-mean-it")
     destroy_s = time.monotonic() - started
     assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr[-3000:]
     assert_destroyed_keeping_data(cluster)
     started = time.monotonic()
     tags = ",".join(["common", "java", *roles])
-    again = subprocess.run([*cli, "deploy", "-i", str(cluster.source), "--tags", tags], capture_output=True,
-                           text=True, check=False, env={**os.environ, "COLUMNS": "160"})
+    again = labtools.cli_process("deploy", "-i", str(cluster.source), "--tags", tags)
     deploy_s = time.monotonic() - started
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     print(f"destroy {destroy_s:.1f} s, deploy again ({tags}) {deploy_s:.1f} s")

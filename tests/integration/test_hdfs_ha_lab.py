@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labtools import assert_destroyed_keeping_data, create_topic, opt_in
+from labtools import assert_destroyed_keeping_data, cli_process, create_topic, opt_in
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -48,11 +46,6 @@ FAILOVER_S = 60
 dayops_opt_in = opt_in("BIGDATA_TEST_DAYOPS_LAB", "a few minutes: rolls the KRaft controllers and brokers")
 
 
-def _cli(*args: str, timeout: float = 2400) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bigdata_admin", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, "COLUMNS": "160"})
-
-
 @pytest.fixture(scope="module")
 def ha_lab() -> Iterator[Path]:
     if os.geteuid() != 0:
@@ -64,9 +57,9 @@ def ha_lab() -> Iterator[Path]:
     lb = labmod.up(name=LAB, nodes=NODES, template="ha")
     try:
         inv = Path(lb.inventory)
-        fetched = _cli("artifacts", "fetch", "-i", str(inv), "hadoop", "kafka")
+        fetched = cli_process("artifacts", "fetch", "-i", str(inv), "hadoop", "kafka")
         assert fetched.returncode == 0, fetched.stdout[-3000:] + fetched.stderr[-3000:]
-        deployed = _cli("deploy", "-i", str(inv), "-t", TAGS, "--skip-unavailable")
+        deployed = cli_process("deploy", "-i", str(inv), "-t", TAGS, "--skip-unavailable")
         assert deployed.returncode == 0, deployed.stdout[-5000:] + deployed.stderr[-3000:]
         yield inv
     finally:
@@ -210,16 +203,16 @@ def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(ha_lab: Path) -> None:
     producer.flush(60)
     producer.close()
 
-    refused = _cli("destroy", "-i", str(ha_lab), timeout=120)
+    refused = cli_process("destroy", "-i", str(ha_lab), timeout=120)
     assert refused.returncode == 2 and "--yes-i-really-really-mean-it" in refused.stderr, refused.stderr
     started = time.monotonic()
-    gone = _cli("destroy", "-i", str(ha_lab), "--yes-i-really-really-mean-it")
+    gone = cli_process("destroy", "-i", str(ha_lab), "--yes-i-really-really-mean-it")
     assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr[-3000:]
     destroy_s = time.monotonic() - started
     assert_destroyed_keeping_data(cluster)
 
     started = time.monotonic()
-    again = _cli("deploy", "-i", str(ha_lab), "-t", TAGS)
+    again = cli_process("deploy", "-i", str(ha_lab), "-t", TAGS)
     assert again.returncode == 0, again.stdout[-5000:] + again.stderr[-3000:]
     print(f"destroy {destroy_s:.1f} s, deploy again ({TAGS}) {time.monotonic() - started:.1f} s")
     cluster = inventory.load(ha_lab)
