@@ -183,6 +183,10 @@ def _artifact_server(bind: str, port: int, artifacts: Path) -> ThreadingHTTPServ
 def serve(bind: str, proxy_port: int, artifact_port: int, allow: list[str], apt_cache: Path,
           artifacts: Path) -> None:
     """Serve both until SIGTERM/SIGINT (foreground)."""
+    # Blocked before the threads start, so they inherit it and the main thread takes the signal in
+    # sigwait. (A handler that set an Event could deadlock on the Event's lock when the signal came
+    # while the main thread held it inside Event.wait.)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     apt_cache.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(parents=True, exist_ok=True)
     proxy_handler = type("Proxy", (AptProxyHandler,), {"allow": frozenset(allow), "cache_dir": apt_cache})
@@ -191,22 +195,21 @@ def serve(bind: str, proxy_port: int, artifact_port: int, allow: list[str], apt_
     for s in servers:
         s.daemon_threads = True
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     sys.stderr.write(f"relay on {bind}: apt proxy :{proxy_port} for {', '.join(allow)}, "
                      f"artifacts :{artifact_port} from {artifacts}\n")
     sys.stderr.flush()
-    stop.wait()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
     for s in servers:
         s.shutdown()
         s.server_close()
 
 
 def port_open(addr: str, port: int, timeout: float = 0.2) -> bool:
+    """True if something listens on addr:port. A TCP self-connect (the kernel picked the probed port
+    as the client's own, possible when that port is in the ephemeral range) does not count."""
     try:
-        with socket.create_connection((addr, port), timeout=timeout):
-            return True
+        with socket.create_connection((addr, port), timeout=timeout) as s:
+            return bool(s.getsockname() != s.getpeername())
     except OSError:
         return False
 
@@ -244,20 +247,33 @@ def is_relay(pid: int | None) -> bool:
     return b"bigdata_admin.lab.relay" in cmdline
 
 
+def _running(pid: int) -> bool:
+    """True until the process has closed its files: gone, or a zombie. Its cmdline empties earlier
+    (the kernel drops its memory before its files), so is_relay alone returns while ports still listen."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 def stop(pid: int | None, timeout: float = 5.0) -> None:
+    """SIGTERM the relay, SIGKILL it after timeout seconds; return once it has closed its ports."""
     if not is_relay(pid):
         return
     assert pid is not None
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and is_relay(pid):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    while time.monotonic() < deadline and _running(pid):
         time.sleep(0.05)
-    if is_relay(pid):
+    if _running(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+        while _running(pid):
+            time.sleep(0.05)
 
 
 def main(argv: list[str] | None = None) -> None:

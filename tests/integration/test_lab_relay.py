@@ -5,6 +5,7 @@ the cache read-only."""
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -108,8 +109,6 @@ def test_relative_requests_are_refused(proxy: tuple[str, Path]) -> None:
 
 def test_relay_process_serves_artifacts_and_stops(tmp_path: Path) -> None:
     """The background daemon as `lab up` starts it, bound to 127.0.0.1 here."""
-    import socket
-
     ports = []
     for _ in range(2):
         with socket.socket() as s:
@@ -132,6 +131,34 @@ def test_relay_process_serves_artifacts_and_stops(tmp_path: Path) -> None:
         relay.stop(pid)
     assert not relay.is_relay(pid)
     assert not relay.port_open("127.0.0.1", ports[0])
+
+
+def test_relay_exits_cleanly_on_sigterm_sent_as_soon_as_it_answers(tmp_path: Path) -> None:
+    """A SIGTERM right after start once left the relay hung (its handler set an Event whose lock the
+    main thread held), so `lab down` had to SIGKILL it; it must exit 0 on its own each time."""
+    import os
+    import signal
+    import time
+
+    for i in range(10):
+        ports = []
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+        pid = relay.start("127.0.0.1", ports[0], ports[1], ["deb.debian.org"], tmp_path / "apt",
+                          tmp_path / "artifacts", tmp_path / "relay.log")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.02)
+        else:
+            relay.stop(pid)
+            pytest.fail(f"round {i}: the relay was still running 5 s after SIGTERM")
+        assert os.waitstatus_to_exitcode(status) == 0, f"round {i}"
 
 
 def test_simultaneous_requests_download_a_package_once(mirror: tuple[str, Path],
