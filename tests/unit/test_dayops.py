@@ -5,6 +5,7 @@ fake restarter and gate, and the CLI's flags and error paths."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,8 @@ def test_kafka_gate_needs_every_broker_and_complete_isr() -> None:
     assert not verdict.ok and verdict.gate == "in-sync replicas complete" and "2/2" in verdict.detail
     assert "t-0" in verdict.detail and "t-1" in verdict.detail
     # kafka-python 3 answers with the protocol's field names.
-    v3 = [{"name": "t", "partitions": [{"partition_index": 4, "leader_id": 2, "replica_nodes": [1, 2],
-                                        "isr_nodes": [2]}]}]
+    v3: list[dict[str, Any]] = [{"name": "t", "partitions": [{"partition_index": 4, "leader_id": 2,
+                                                               "replica_nodes": [1, 2], "isr_nodes": [2]}]}]
     lag3 = dayops.kafka_verdict(brokers, v3, hosts)
     assert not lag3.ok and "t-4" in lag3.detail
     v3[0]["partitions"][0]["isr_nodes"] = [1, 2]
@@ -139,7 +140,8 @@ def test_wait_gate_polls_until_pass_or_timeout() -> None:
 class FakeCluster:
     """Records restarts; the gate of (role, host) fails when listed in `bad`."""
 
-    def __init__(self, bad: set[tuple[str, str | None]] = frozenset(), restart_fails: str | None = None):
+    def __init__(self, bad: Collection[tuple[str, str | None]] = frozenset(),
+                 restart_fails: str | None = None):
         self.bad, self.restart_fails = set(bad), restart_fails
         self.events: list[str] = []
 
@@ -205,6 +207,45 @@ def test_roll_refuses_services_not_deployed(classroom: inventory.Cluster,
         _roll(classroom, FakeCluster(), ["kafka"])
     with pytest.raises(BadInput, match="--limit names no host"):
         _roll(classroom, FakeCluster(), ["hdfs"], limit=["node9"])
+
+
+def _tasks(items: list[Any]) -> list[dict[str, Any]]:
+    """Every task of a task list, blocks opened (block, rescue, always), each block itself included."""
+    out: list[dict[str, Any]] = []
+    for task in items or []:
+        out.append(task)
+        for key in ("block", "rescue", "always"):
+            out.extend(_tasks(task.get(key) or []))
+    return out
+
+
+def test_no_roll_relies_on_throttle_and_each_one_host_turn_stops_the_play_on_failure() -> None:
+    """`throttle: 1` lets the next host go down after a failed health gate (Ansible runs the task on the
+    other hosts anyway, any_errors_fatal included): daemon restarts go through one include per host whose
+    block carries any_errors_fatal, which ends the play on every host at the first failure."""
+    import yaml
+
+    throttled = []
+    for path in sorted((REPO / "roles").glob("*/*/*.yml")):
+        if path.parent.name not in ("tasks", "handlers"):
+            continue
+        for task in _tasks(yaml.safe_load(path.read_text()) or []):
+            command = task.get("ansible.builtin.command") or task.get("ansible.builtin.systemd_service")
+            text = json.dumps(command)
+            restarts = any(w in text for w in ("restart-and-wait", "restart_argv", '"restarted"'))
+            if task.get("throttle") and restarts:
+                throttled.append(f"{path.relative_to(REPO)}: {task.get('name')}")
+    assert not throttled, throttled
+    roles = REPO / "roles"
+    turns = [roles / r / "tasks" / "restart_host.yml" for r in ("hdfs", "hbase", "yarn")] + [
+        roles / "kafka" / "tasks" / f for f in ("restart_one.yml", "upgrade_one.yml")] + [
+        roles / "hdfs" / "tasks" / f for f in ("upgrade_namenode.yml", "upgrade.yml")]
+    for path in turns:
+        blocks = [t for t in yaml.safe_load(path.read_text()) if "block" in t]
+        assert blocks and all(t.get("any_errors_fatal") is True for t in blocks), path
+    for role in ("hdfs", "hbase", "yarn"):
+        handler = yaml.safe_load((REPO / "roles" / role / "handlers" / "main.yml").read_text())[0]
+        assert handler["ansible.builtin.include_tasks"] == "restart_host.yml", role
 
 
 # --- CLI -----------------------------------------------------------------------------------------------
