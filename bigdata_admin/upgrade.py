@@ -76,6 +76,12 @@ cluster's Hadoop client); the Apache tarball carries a Hadoop client of HBase's 
 HBASE_FOLLOWER_UNITS = {"hbase_master": "hbase-master", "hbase_regionserver": "hbase-regionserver",
                         "hbase_thrift": "hbase-thrift"}
 
+HDFS_HA_UNITS: dict[str, tuple[str, str]] = {"hdfs_journalnode": ("hdfs_journalnode", "hdfs-journalnode"),
+                                             "hdfs_zkfc": ("hdfs_namenode", "hdfs-zkfc")}
+"""With NameNode HA (two NameNodes): label in `where` -> (inventory group, systemd unit) of the daemons with
+no version report of their own (the JournalNodes, the failover controller beside each NameNode), read like
+the followers' (the hadoop-common jar the process holds open)."""
+
 
 def follower_units(cluster: Cluster, component: str) -> dict[str, str]:
     """FOLLOWER_UNITS[component], with HBase's daemons for Hadoop when HBase is installed from Maven."""
@@ -252,8 +258,9 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
 
     Hadoop: each daemon's own report (NameNode and DataNode JMX, ResourceManager and NodeManager REST),
     `open` when the NameNode reports a rolling upgrade not yet finalized; each Hive (and Maven-installed
-    HBase) daemon (follower_units) the version of the hadoop-common jar it holds open, or STOPPED (over
-    SSH, with sudo). Kafka: the release directory each node's process holds open (over SSH, with sudo)."""
+    HBase) daemon (follower_units), and with NameNode HA each JournalNode and failover controller
+    (HDFS_HA_UNITS), the version of the hadoop-common jar it holds open, or STOPPED (over SSH, with sudo).
+    Kafka: the release directory each node's process holds open (over SSH, with sudo)."""
     from bigdata_admin import health
     from bigdata_admin.health.remote import run as remote_run
 
@@ -269,7 +276,10 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 res = health.PROBES[group](cluster, host)
                 version = str((res.data or {}).get("version") or "").split(",")[0].strip()
                 out[f"{group}@{host.name}"] = version if version else f"unknown: {res.state} ({res.detail})"
-        for group, unit in follower_units(cluster, "hadoop").items():
+        by_jar = {group: (group, unit) for group, unit in follower_units(cluster, "hadoop").items()}
+        if len(cluster.hosts_in("hdfs_namenode")) > 1:
+            by_jar.update(HDFS_HA_UNITS)
+        for label, (group, unit) in by_jar.items():
             if group in absent or not cluster.has(group):
                 continue
             for host in cluster.hosts_in(group):
@@ -278,7 +288,7 @@ def running_versions(cluster: Cluster, component: str) -> tuple[dict[str, str], 
                 found = hadoop_version_from_jars(answer.stdout) if answer.ok else None
                 why = (f"{unit} holds no single hadoop-common jar open" if answer.ok
                        else (answer.stderr or "unreachable"))
-                out[f"{group}@{host.name}"] = found or f"unknown: {why}"
+                out[f"{label}@{host.name}"] = found or f"unknown: {why}"
         still_open = _hdfs_upgrade_open(cluster)
     elif component == "kafka":
         seen: set[str] = set()
@@ -416,10 +426,6 @@ def make_plan(cluster: Cluster, services: Iterable[str] = (), *,
                               + ": every daemon must run before a rolling upgrade")
             verdict.fix = ("Start it (`bigdata-admin start`) and check `bigdata-admin status`, then run "
                            "upgrade again.")
-        if comp == "hadoop" and len(cluster.hosts_in("hdfs_namenode")) > 1 and verdict.action == "upgrade":
-            verdict.action = "refused"
-            verdict.reason = "the rolling upgrade of an HA NameNode pair is not built yet"
-            verdict.fix = "Upgrade by hand following Hadoop's HdfsRollingUpgrade guide, then `deploy`."
         verdicts.append(verdict)
     moving = [v.component for v in verdicts if v.action == "upgrade"]
     return UpgradePlan(cluster.name, str(cluster.source), verdicts, plan_roles(cluster, moving))

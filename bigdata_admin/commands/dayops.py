@@ -306,9 +306,10 @@ def upgrade(
     json_out: JsonOpt = False,
 ) -> None:
     """Roll the cluster to the versions the inventory names (raise bigdata_versions first): HDFS by its
-    rolling upgrade (prepare, NameNode, each DataNode, finalize), YARN one daemon at a time, Kafka one node
-    at a time then its metadata.version; HBase and Hive follow Hadoop. Refuses (exit 2, nothing done) a
-    downgrade, a major jump or a path the upgrade table lacks; exit 1 when the run fails."""
+    rolling upgrade (prepare, JournalNodes, NameNodes standby first, each DataNode, finalize), YARN one
+    daemon at a time, Kafka one node at a time then its metadata.version; HBase and Hive follow Hadoop.
+    Refuses (exit 2, nothing done) a downgrade, a major jump or a path the upgrade table lacks; exit 1 when
+    the run fails, which stops it on every host at the failed step (running it again continues)."""
     from bigdata_admin import upgrade as up
 
     cluster = _load_and_validate(inventory, json_out)

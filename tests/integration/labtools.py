@@ -75,6 +75,25 @@ def cli_process(*args: str, timeout: float = 2400, columns: int = 160) -> Any:
                           timeout=timeout, check=False, env={**os.environ, "COLUMNS": str(columns)})
 
 
+def raise_versions(inv: Any, versions: dict[str, str]) -> str:
+    """Write `versions` over the bigdata_versions of inventory directory `inv` (the whole dict, as Ansible
+    replaces one given in an inventory); returns group_vars/all.yml's old text."""
+    from pathlib import Path
+
+    import yaml
+
+    from bigdata_admin import inventory
+
+    all_yml = Path(inv) / "group_vars" / "all.yml"
+    old = all_yml.read_text()
+    data = yaml.safe_load(old) or {}
+    current = dict(data.get("bigdata_versions") or inventory.role_defaults()["bigdata_versions"])
+    current.update(versions)
+    data["bigdata_versions"] = current
+    all_yml.write_text("---\n" + yaml.safe_dump(data, sort_keys=False, width=200))
+    return old
+
+
 def cli(*args: str) -> Any:
     """`bigdata-admin ARGS` in this process: .exit_code and .output with rich's line wrapping undone."""
     from types import SimpleNamespace

@@ -8,17 +8,20 @@ Deploy; write a file; stop the active NameNode; the other one is active within 6
 reads back and a new write succeeds; the stopped one comes back as standby. Kafka's smoke test
 passes across the dedicated controllers and brokers.
 
-Day-2 operations on this cluster (issue 15), last in this module: `destroy` without --purge-data leaves
-the data directories and nothing running, and a new deploy finds the data (both NameNodes keep the
-cluster id and come back one active, one standby; the file reads back; Kafka keeps its cluster id and
-its records). Opt-in (BIGDATA_TEST_DAYOPS_LAB=1): before it, a rolling restart of the dedicated KRaft
-controllers and the brokers passes its in-sync gate (the main lab's dayops test rolls Kafka in CI).
+Day-2 operations on this cluster (issue 15), last in this module: a rolling upgrade of Hadoop (3.4.2 ->
+3.5.0: JournalNodes, the standby NameNode, a failover, the other NameNode, DataNodes, finalize) keeps a
+file written before it; `destroy` without --purge-data leaves the data directories and nothing running,
+and a new deploy finds the data (both NameNodes keep the cluster id and come back one active, one
+standby; the file reads back; Kafka keeps its cluster id and its records). Opt-in
+(BIGDATA_TEST_DAYOPS_LAB=1): before it, a rolling restart of the dedicated KRaft controllers and the
+brokers passes its in-sync gate (the main lab's dayops test rolls Kafka in CI).
 
 BIGDATA_LAB_KEEP=1 leaves the lab up afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -27,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labtools import assert_destroyed_keeping_data, cli_process, create_topic, opt_in
+from labtools import assert_destroyed_keeping_data, cli_process, create_topic, opt_in, raise_versions
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -43,6 +46,8 @@ LAB = os.environ.get("BIGDATA_HA_LAB_NAME", "ha")
 NODES = 5 if os.environ.get("BIGDATA_TEST_HA_LAB") == "1" else 3
 TAGS = "common,java,zookeeper,hdfs,kafka"
 FAILOVER_S = 60
+HADOOP_FROM, HADOOP_TO = inventory.role_defaults()["bigdata_versions"]["hadoop"], "3.5.0"
+DROPIN_PATH = "/run/systemd/system/hdfs-namenode.service.d/rolling-upgrade.conf"  # hdfs-rolling-upgrade's
 dayops_opt_in = opt_in("BIGDATA_TEST_DAYOPS_LAB", "a few minutes: rolls the KRaft controllers and brokers")
 
 
@@ -57,6 +62,8 @@ def ha_lab() -> Iterator[Path]:
     lb = labmod.up(name=LAB, nodes=NODES, template="ha")
     try:
         inv = Path(lb.inventory)
+        # `lab up` keeps an existing inventory: undo the version an earlier run's upgrade test raised.
+        raise_versions(inv, {"hadoop": HADOOP_FROM})
         fetched = cli_process("artifacts", "fetch", "-i", str(inv), "hadoop", "kafka")
         assert fetched.returncode == 0, fetched.stdout[-3000:] + fetched.stderr[-3000:]
         deployed = cli_process("deploy", "-i", str(inv), "-t", TAGS, "--skip-unavailable")
@@ -175,6 +182,59 @@ def test_rolling_restart_of_the_kafka_brokers_passes_the_in_sync_gate(ha_lab: Pa
     assert restarted == {h.name for g in ("kafka_controller", "kafka_broker") for h in cluster.hosts_in(g)}
     assert all(s.gate == "kafka healthy" and "fully in sync" in s.detail for s in report.steps), \
         report.as_dict()
+
+
+def test_a_rolling_upgrade_of_the_ha_pair_keeps_the_data(ha_lab: Path) -> None:
+    """Hadoop 3.4.2 -> 3.5.0 on the HA pair: each JournalNode in turn (back in the write quorum before the
+    next), the standby NameNode and its failover controller, a failover to it, then the other one; the
+    DataNodes; finalize. The NameNodes swap roles, every Hadoop daemon runs 3.5.0, a file written before
+    reads back, and `upgrade` again has nothing to do."""
+    from bigdata_admin.clients import webhdfs_client
+    from bigdata_admin.upgrade import running_versions
+
+    cluster = inventory.load(ha_lab)
+    target = HADOOP_TO
+    versions, _ = running_versions(cluster, "hadoop")
+    assert target != HADOOP_FROM and set(versions.values()) == {HADOOP_FROM}, versions
+    states = _states(cluster)
+    active = next(h for h, s in states.items() if s == "active")
+    standby = next(h for h, s in states.items() if s == "standby")
+    path, body = f"/tmp/ha-upgrade-{uuid.uuid4().hex[:8]}", os.urandom(150_000)
+    webhdfs_client(cluster).write(path, data=body)
+
+    raise_versions(ha_lab, {"hadoop": target})
+    started = time.monotonic()
+    res = cli_process("upgrade", "-i", str(ha_lab), "--service", "hdfs", "--json")
+    upgrade_s = time.monotonic() - started
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
+    report = json.loads(res.stdout)
+    assert report["ok"] is True, report["problems"]
+    assert {c["component"]: c["action"] for c in report["components"]} == {"hadoop": "upgrade"}
+    print(f"HA rolling upgrade {upgrade_s:.1f} s; steps (s): {report['seconds']}")
+
+    cluster = inventory.load(ha_lab)
+    versions, still_open = running_versions(cluster, "hadoop")
+    assert set(versions.values()) == {target}, versions
+    groups = {key.split("@")[0] for key in versions}
+    assert {"hdfs_namenode", "hdfs_datanode", "hdfs_journalnode", "hdfs_zkfc"} <= groups, versions
+    assert not still_open, "the rolling upgrade was not finalized"
+    # The standby went first and took over; the one that was active came back as standby.
+    assert _states(cluster) == {active: "standby", standby: "active"}
+    for host in cluster.hosts_in("hdfs_namenode"):
+        left = remote.run(host, ["test", "-e", DROPIN_PATH], become=True, timeout=30)
+        assert left.reachable and left.rc == 1, f"{host.name}: {DROPIN_PATH} left after finalize"
+    client = webhdfs_client(cluster)
+    with client.read(path) as reader:
+        assert reader.read() == body
+    client.write(f"{path}-after", b"written after the upgrade", overwrite=True)
+    with client.read(f"{path}-after") as reader:
+        assert reader.read() == b"written after the upgrade"
+
+    again = cli_process("upgrade", "-i", str(ha_lab), "--service", "hdfs", "--json", timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert [c["action"] for c in json.loads(again.stdout)["components"]] == ["current"]
+    report_after = collect(cluster, not_deployed=deployment.not_deployed(cluster))
+    assert report_after.healthy, [(r.host, r.group, r.problem) for r in report_after.unhealthy]
 
 
 def test_destroy_keeps_the_data_and_a_new_deploy_finds_it(ha_lab: Path) -> None:

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from labtools import hbase_deployed, hbase_get, hbase_put, main_lab_cluster, wait_healthy
+from labtools import hbase_deployed, hbase_get, hbase_put, main_lab_cluster, raise_versions, wait_healthy
 
 from bigdata_admin import deployment, inventory
 from bigdata_admin.health import remote
@@ -58,19 +57,6 @@ def _cli(*args: str) -> Any:
 
     res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
     return SimpleNamespace(exit_code=res.exit_code, output=res.output, stdout=res.stdout)
-
-
-def _raise_versions(inv: Path, versions: dict[str, str]) -> str:
-    """Write `versions` over the inventory's bigdata_versions (the whole dict, as Ansible replaces it);
-    returns the file's old text."""
-    all_yml = inv / "group_vars" / "all.yml"
-    old = all_yml.read_text()
-    data = yaml.safe_load(old) or {}
-    current = dict(data.get("bigdata_versions") or inventory.role_defaults()["bigdata_versions"])
-    current.update(versions)
-    data["bigdata_versions"] = current
-    all_yml.write_text("---\n" + yaml.safe_dump(data, sort_keys=False, width=200))
-    return old
 
 
 def _produce(cluster: inventory.Cluster, topic: str, values: list[str]) -> None:
@@ -148,12 +134,12 @@ def test_an_upgrade_keeps_a_file_and_a_table_written_before_it(main_lab: dict[st
     times["write before"] = time.monotonic() - t0
 
     # A downgrade is refused before anything is touched.
-    old_text = _raise_versions(inv, {"kafka": "4.0.0"})
+    old_text = raise_versions(inv, {"kafka": "4.0.0"})
     res = _cli("upgrade", "-i", str(inv), "--service", "kafka")
     assert res.exit_code == 2, res.output
     assert "downgrade" in res.output and "fix:" in res.output
 
-    _raise_versions(inv, TARGET)
+    raise_versions(inv, TARGET)
     cluster = inventory.load(inv)
     t1 = time.monotonic()
     res = _cli("upgrade", "-i", str(inv), "--json")

@@ -11,8 +11,10 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from bigdata_admin import deployment, inventory
@@ -248,6 +250,28 @@ def test_plan_refuses_when_a_daemon_cannot_tell_its_version(tmp_path: Path) -> N
     assert "no host was touched" in err.message and "bigdata-admin start" in (err.fix or "")
 
 
+def test_plan_upgrades_an_ha_pair_until_every_journalnode_and_controller_moved(tmp_path: Path) -> None:
+    dest = tmp_path / "ha"
+    shutil.copytree(REPO / "inventories" / "ha", dest)
+    all_yml = dest / "group_vars" / "all.yml"
+    data = yaml.safe_load(all_yml.read_text()) or {}
+    versions = data.get("bigdata_versions") or inventory.role_defaults()["bigdata_versions"]
+    data["bigdata_versions"] = {**versions, "hadoop": "3.5.0"}
+    all_yml.write_text(yaml.safe_dump(data))
+    cluster = inventory.load(dest)
+    assert len(cluster.hosts_in("hdfs_namenode")) == 2
+    before = {"hdfs_namenode@nn1": "3.4.2", "hdfs_journalnode@jn1": "3.4.2", "hdfs_zkfc@nn1": "3.4.2"}
+    assert [v.action for v in up.make_plan(cluster, ["hdfs"], read=_reader({"hadoop": before})).verdicts] \
+        == ["upgrade"]
+    # A run that stopped after the NameNodes, before the last failover controller, is carried on.
+    partway = {**before, "hdfs_namenode@nn1": "3.5.0", "hdfs_journalnode@jn1": "3.5.0"}
+    assert [v.action for v in up.make_plan(cluster, ["hdfs"], read=_reader({"hadoop": partway})).verdicts] \
+        == ["upgrade"]
+    done = {k: "3.5.0" for k in before}
+    assert [v.action for v in up.make_plan(cluster, ["hdfs"], read=_reader({"hadoop": done})).verdicts] \
+        == ["current"]
+
+
 DONE = {"hdfs_namenode@node1": "3.5.0", "hdfs_datanode@node2": "3.5.0", "yarn_nodemanager@node3": "3.5.0"}
 
 
@@ -375,15 +399,7 @@ def test_status_lists_the_versions_the_daemons_report() -> None:
 def test_the_namenode_drop_in_repeats_the_units_command_with_rolling_upgrade_started(tmp_path: Path) -> None:
     """roles/hdfs/files/hdfs-rolling-upgrade reads ExecStart (continuation lines joined) from the unit the
     jvm-daemon template writes."""
-    import importlib.machinery
-    import importlib.util
-
-    script = REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade"
-    loader = importlib.machinery.SourceFileLoader("hdfs_rolling_upgrade", str(script))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
+    module = _load_script(REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade", "hdfs_rolling_upgrade")
     (tmp_path / "hdfs-namenode.service").write_text(
         "[Service]\nUser=hdfs\nExecStart=/opt/java/17/bin/java \\\n    -Xmx512m \\\n    -Dproc_namenode \\\n"
         "    -cp /etc/hadoop:/opt/bigdata/hadoop-current/lib/* \\\n"
@@ -436,3 +452,90 @@ def test_hives_upgrade_relinks_hadoop_lib_before_it_restarts_the_daemons() -> No
     assert files.index("install") < files.index("link_hadoop.yml") < files.index("restart.yml")
     install = yaml.safe_load((REPO / "roles" / "hive" / "tasks" / "install.yml").read_text())
     assert any(t.get("ansible.builtin.include_tasks") == "link_hadoop.yml" for t in install)
+
+
+def _load_script(path: Path, name: str) -> Any:
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_a_restarted_journalnode_is_ready_once_the_active_namenode_writes_to_it_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """roles/hdfs/files/hdfs-daemon-ready journalnode against stand-in JMX answers: it rolls the edit log
+    even when the NameNode has not noticed the restart yet, and waits while a JournalNode is out of sync."""
+    ready = _load_script(REPO / "roles" / "hdfs" / "files" / "hdfs-daemon-ready", "hdfs_daemon_ready")
+    in_sync = ("Writing segment beginning at txid 41. \n10.0.0.1:8485 (Written txid 44), "
+               "10.0.0.2:8485 (Written txid 44), 10.0.0.3:8485 (Written txid 44)")
+    behind = in_sync.replace("10.0.0.2:8485 (Written txid 44)",
+                             "10.0.0.2:8485 (Written txid 40) (will try to re-sync on next segment)")
+    answers: dict[str, Any] = {"stream": behind, "rolls": 0}
+
+    def beans(address: str, query: str) -> list[dict[str, Any]]:
+        if "JournalNode" in query:
+            return [{"JournalsStatus": '{"ns1": {}}'}]
+        if address == "nn1:9870":
+            return [{"NameJournalStatus": json.dumps([{"manager": "QJM to [10.0.0.1:8485]",
+                                                       "stream": "open for read"}])}]
+        return [{"NameJournalStatus": json.dumps([{"manager": "QJM to [10.0.0.1:8485, 10.0.0.2:8485]",
+                                                   "stream": answers["stream"]}])}]
+
+    def roll() -> None:
+        answers["rolls"] += 1
+        return None
+
+    monkeypatch.setattr(ready, "beans", beans)
+    monkeypatch.setattr(ready, "_roll_edits", roll)
+    monkeypatch.setenv("HDFS_NAMENODE_HTTP", "nn1:9870,nn2:9870")
+    state: dict[str, float] = {}
+    problem = ready.journalnode("10.0.0.2:8480", state)
+    assert problem is not None and "re-sync" in problem and answers["rolls"] == 1
+    assert ready.journalnode("10.0.0.2:8480", state) is not None and answers["rolls"] == 1  # not again yet
+    answers["stream"] = in_sync
+    assert ready.journalnode("10.0.0.2:8480", state) is None
+    # Nothing out of sync yet (the NameNode has not written since the restart): it still rolls once.
+    answers["rolls"] = 0
+    assert ready.journalnode("10.0.0.2:8480", {}) is None and answers["rolls"] == 1
+    # No NameNode writes the edit log (both standby, or down): nothing to rejoin, no roll.
+    monkeypatch.setenv("HDFS_NAMENODE_HTTP", "nn1:9870")
+    answers["rolls"] = 0
+    assert ready.journalnode("10.0.0.2:8480", {}) is None and answers["rolls"] == 0
+
+
+def test_finalize_waits_until_the_standby_has_read_the_finalize(monkeypatch: pytest.MonkeyPatch) -> None:
+    """roles/hdfs/files/hdfs-rolling-upgrade finalize HOST:HTTP TIMEOUT against stand-in answers: a standby
+    reports the upgrade open (finalizeTime 0) until it tails the segment holding the finalize, so the step
+    rolls the edit log and waits; it gives up with the NameNode's address after TIMEOUT."""
+    upgrade = _load_script(REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade", "hdfs_rolling_upgrade")
+    calls: list[tuple[str, ...]] = []
+    seen: dict[str, Any] = {"status": {"startTime": 1, "finalizeTime": 0}, "asked": 0}
+
+    def dfsadmin(*args: str, check: bool = True) -> Any:
+        calls.append(args)
+        out = upgrade.NONE if any(a == "-rollingUpgrade" for a in args) and len(calls) > 1 else upgrade.READY
+        return type("Proc", (), {"stdout": out, "returncode": 0})()
+
+    def status(address: str) -> Any:
+        seen["asked"] += 1
+        if seen["asked"] >= 3:
+            seen["status"] = None  # tailed: the standby's NameNodeInfo no longer shows the upgrade
+        return seen["status"]
+
+    monkeypatch.setattr(upgrade, "dfsadmin", dfsadmin)
+    monkeypatch.setattr(upgrade, "upgrade_status", status)
+    monkeypatch.setattr(upgrade.time, "sleep", lambda s: None)
+    monkeypatch.setattr(upgrade, "DROPIN", "/nonexistent/rolling-upgrade.conf")
+    upgrade.finalize("nn1:9870", 60.0)
+    assert ("-rollingUpgrade", "finalize") in calls and ("-rollEdits",) in calls
+    assert seen["asked"] == 3
+
+    seen.update(status={"startTime": 1, "finalizeTime": 0}, asked=-10**9)
+    monkeypatch.setattr(upgrade, "upgrade_status", lambda address: seen["status"])
+    with pytest.raises(SystemExit, match="nn1:9870 still reports the rolling upgrade open"):
+        upgrade.wait_finalized("nn1:9870", 0.0)
