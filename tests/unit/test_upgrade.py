@@ -508,34 +508,38 @@ def test_a_restarted_journalnode_is_ready_once_the_active_namenode_writes_to_it_
     assert ready.journalnode("10.0.0.2:8480", {}) is None and answers["rolls"] == 0
 
 
-def test_finalize_waits_until_the_standby_has_read_the_finalize(monkeypatch: pytest.MonkeyPatch) -> None:
-    """roles/hdfs/files/hdfs-rolling-upgrade finalize HOST:HTTP TIMEOUT against stand-in answers: a standby
-    reports the upgrade open (finalizeTime 0) until it tails the segment holding the finalize, so the step
-    rolls the edit log and waits; it gives up with the NameNode's address after TIMEOUT."""
-    upgrade = _load_script(REPO / "roles" / "hdfs" / "files" / "hdfs-rolling-upgrade", "hdfs_rolling_upgrade")
-    calls: list[tuple[str, ...]] = []
-    seen: dict[str, Any] = {"status": {"startTime": 1, "finalizeTime": 0}, "asked": 0}
+def test_finalize_waits_until_the_standby_has_read_the_finalize(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """roles/hdfs/files/hdfs-daemon-ready namenode-finalized (hdfs-rolling-upgrade finalize's wait) against
+    stand-in answers: a standby reports the upgrade open (finalizeTime 0) until it tails the segment holding
+    the finalize, so the check rolls the edit log and waits; it gives up naming the NameNode after TIMEOUT."""
+    ready = _load_script(REPO / "roles" / "hdfs" / "files" / "hdfs-daemon-ready", "hdfs_daemon_ready")
+    seen: dict[str, Any] = {"status": {"startTime": 1, "finalizeTime": 0}, "asked": 0, "rolls": 0}
 
-    def dfsadmin(*args: str, check: bool = True) -> Any:
-        calls.append(args)
-        out = upgrade.NONE if any(a == "-rollingUpgrade" for a in args) and len(calls) > 1 else upgrade.READY
-        return type("Proc", (), {"stdout": out, "returncode": 0})()
-
-    def status(address: str) -> Any:
+    def beans(address: str, query: str) -> list[dict[str, Any]]:
+        assert address == "nn1:9870" and "NameNodeInfo" in query
         seen["asked"] += 1
         if seen["asked"] >= 3:
             seen["status"] = None  # tailed: the standby's NameNodeInfo no longer shows the upgrade
-        return seen["status"]
+        return [{"RollingUpgradeStatus": seen["status"]}]
 
-    monkeypatch.setattr(upgrade, "dfsadmin", dfsadmin)
-    monkeypatch.setattr(upgrade, "upgrade_status", status)
-    monkeypatch.setattr(upgrade.time, "sleep", lambda s: None)
-    monkeypatch.setattr(upgrade, "DROPIN", "/nonexistent/rolling-upgrade.conf")
-    upgrade.finalize("nn1:9870", 60.0)
-    assert ("-rollingUpgrade", "finalize") in calls and ("-rollEdits",) in calls
-    assert seen["asked"] == 3
+    def roll() -> None:
+        seen["rolls"] += 1
+
+    monkeypatch.setattr(ready, "beans", beans)
+    monkeypatch.setattr(ready, "_roll_edits", roll)
+    clock = [0.0]
+    monkeypatch.setattr(ready.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(ready.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    monkeypatch.setattr("sys.argv", ["hdfs-daemon-ready", "namenode-finalized", "nn1:9870", "60"])
+    assert ready.main() == 0
+    assert seen["rolls"] >= 1 and seen["asked"] == 3
 
     seen.update(status={"startTime": 1, "finalizeTime": 0}, asked=-10**9)
-    monkeypatch.setattr(upgrade, "upgrade_status", lambda address: seen["status"])
-    with pytest.raises(SystemExit, match="nn1:9870 still reports the rolling upgrade open"):
-        upgrade.wait_finalized("nn1:9870", 0.0)
+    monkeypatch.setattr("sys.argv", ["hdfs-daemon-ready", "namenode-finalized", "nn1:9870", "30"])
+    capsys.readouterr()
+    assert ready.main() == 1
+    err = capsys.readouterr().err
+    assert "nn1:9870" in err and "still reports the rolling upgrade open" in err
+    seen["status"] = {"startTime": 1, "finalizeTime": 1796290000000}
+    assert ready.namenode_finalized("nn1:9870", {}) is None
